@@ -1,0 +1,163 @@
+//! Where a credential value comes from: an environment variable, a file, or a literal tenant id.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+use super::error::CredentialError;
+use crate::config::ConfigError;
+use crate::env::EnvVars;
+
+/// A place to read one credential value from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `env:NAME`: an environment variable.
+    Env(String),
+    /// `file:/path`: a file, such as a Docker or Kubernetes secret; trailing CR/LF removed.
+    File(PathBuf),
+    /// A value written in the configuration; allowed only for the tenant id, which is not secret.
+    Literal(String),
+}
+
+/// A value read from a [`Source`].
+pub struct SourceValue {
+    /// The value, trailing CR/LF already removed for files.
+    pub value: SecretString,
+    /// Whether trailing CR/LF was removed.
+    pub line_ending_removed: bool,
+}
+
+impl Source {
+    /// Parses a `[credentials]` setting.
+    ///
+    /// An empty `spec` selects the conventional default: `file:$<VAR>_FILE` when that variable
+    /// is set, else `env:<VAR>`. A literal is accepted only for `credentials.tenant_id`.
+    pub fn from_setting(
+        key: &'static str,
+        spec: &str,
+        default_var: &str,
+        env: &EnvVars,
+    ) -> Result<Self, ConfigError> {
+        if spec.is_empty() {
+            return Ok(Self::default_for(default_var, env));
+        }
+        if let Some(name) = spec.strip_prefix("env:") {
+            return Self::env_source(key, name);
+        }
+        if let Some(path) = spec.strip_prefix("file:") {
+            return Self::file_source(key, path);
+        }
+        if key == "credentials.tenant_id" {
+            return Ok(Source::Literal(spec.to_owned()));
+        }
+        Err(ConfigError::invalid(
+            key,
+            "<literal value, not shown>",
+            "a secret written in a configuration file ends up in backups and version control; \
+             use env:NAME or file:/path instead",
+        ))
+    }
+
+    fn default_for(var: &str, env: &EnvVars) -> Self {
+        let file_var = format!("{var}_FILE");
+        match env.get(&file_var) {
+            Some(path) if !path.is_empty() => Source::File(PathBuf::from(path)),
+            _ => Source::Env(var.to_owned()),
+        }
+    }
+
+    fn env_source(key: &'static str, name: &str) -> Result<Self, ConfigError> {
+        if name.is_empty() || name.contains('=') {
+            return Err(ConfigError::invalid(
+                key,
+                format!("env:{name}"),
+                "name an environment variable, for example env:REKAZ_API_KEY",
+            ));
+        }
+        Ok(Source::Env(name.to_owned()))
+    }
+
+    fn file_source(key: &'static str, path: &str) -> Result<Self, ConfigError> {
+        if path.is_empty() {
+            return Err(ConfigError::invalid(
+                key,
+                "file:",
+                "name a file, for example file:/run/secrets/rekaz_api_secret",
+            ));
+        }
+        Ok(Source::File(PathBuf::from(path)))
+    }
+
+    /// Reads the value now.
+    pub fn read(&self, env: &EnvVars) -> Result<SourceValue, CredentialError> {
+        match self {
+            Source::Env(name) => read_env(name, env),
+            Source::File(path) => read_file(path),
+            Source::Literal(value) => Ok(SourceValue {
+                value: SecretString::from(value.clone()),
+                line_ending_removed: false,
+            }),
+        }
+    }
+
+    /// Returns whether reading again could give a different value (files can be rewritten).
+    pub fn is_rereadable(&self) -> bool {
+        matches!(self, Source::File(_))
+    }
+}
+
+fn read_env(name: &str, env: &EnvVars) -> Result<SourceValue, CredentialError> {
+    let value = env.get(name).ok_or_else(|| CredentialError::EnvMissing {
+        name: name.to_owned(),
+    })?;
+    if value.is_empty() {
+        return Err(CredentialError::Empty {
+            source_name: format!("env:{name}"),
+        });
+    }
+    Ok(SourceValue {
+        value: SecretString::from(value.to_owned()),
+        line_ending_removed: false,
+    })
+}
+
+fn read_file(path: &PathBuf) -> Result<SourceValue, CredentialError> {
+    let content = std::fs::read(path).map_err(|error| CredentialError::FileUnreadable {
+        path: path.clone(),
+        reason: error.to_string(),
+    })?;
+    let mut text = String::from_utf8(content).map_err(|_| CredentialError::NotUtf8 {
+        source_name: format!("file:{}", path.display()),
+    })?;
+
+    let full_length = text.len();
+    let trimmed_length = text.trim_end_matches(['\r', '\n']).len();
+    text.truncate(trimmed_length);
+    if text.is_empty() {
+        return Err(CredentialError::Empty {
+            source_name: format!("file:{}", path.display()),
+        });
+    }
+    Ok(SourceValue {
+        value: SecretString::from(text),
+        line_ending_removed: trimmed_length != full_length,
+    })
+}
+
+/// Shows the source in the same `env:`/`file:` form the configuration uses.
+impl fmt::Display for Source {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Env(name) => write!(formatter, "env:{name}"),
+            Source::File(path) => write!(formatter, "file:{}", path.display()),
+            Source::Literal(_) => formatter.write_str("configuration file"),
+        }
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, formatter)
+    }
+}

@@ -1,0 +1,82 @@
+//! Failures of the proxy itself, mapped to client responses in one place.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::StatusCode;
+use serde_json::json;
+use thiserror::Error;
+
+/// Why the proxy could not deliver Rekaz's answer. Messages never contain a secret.
+#[derive(Debug, Error)]
+pub enum ProxyError {
+    /// The request target is malformed or climbs out with dot segments.
+    #[error("invalid request path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as received.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The request body is larger than `limits.max_request_body_bytes`.
+    #[error("request body is larger than the {limit}-byte limit (limits.max_request_body_bytes)")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    /// Reading the request body from the client failed.
+    #[error("reading the request body from the client failed: {0}")]
+    ClientBody(String),
+
+    /// No connection to Rekaz could be made.
+    #[error("cannot connect to the Rekaz API at {upstream}: {cause}")]
+    UpstreamUnreachable {
+        /// Upstream base URL.
+        upstream: String,
+        /// The connection error, with its sources.
+        cause: String,
+    },
+
+    /// Rekaz sent no response headers in time.
+    #[error("the Rekaz API did not answer within {seconds} s (upstream.timeout)")]
+    UpstreamTimeout {
+        /// The configured timeout in seconds.
+        seconds: f64,
+    },
+
+    /// The exchange with Rekaz failed after connecting.
+    #[error("the exchange with the Rekaz API failed: {0}")]
+    UpstreamFailed(String),
+
+    /// No usable credentials are available.
+    #[error("no usable Rekaz credentials: {0}")]
+    CredentialsUnavailable(String),
+}
+
+impl ProxyError {
+    /// The status code and a stable machine-readable code for the client.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ProxyError::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path"),
+            ProxyError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ProxyError::ClientBody(_) => (StatusCode::BAD_REQUEST, "client_body_failed"),
+            ProxyError::UpstreamUnreachable { .. } => {
+                (StatusCode::BAD_GATEWAY, "upstream_unreachable")
+            }
+            ProxyError::UpstreamTimeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+            ProxyError::UpstreamFailed(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+            ProxyError::CredentialsUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "credentials_unavailable")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let body = json!({ "error": { "code": code, "message": self.to_string() } });
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,287 @@
+//! One client exchange from request to the end of the response body: what the access log and
+//! the diagnosis need, gathered as the request moves through the proxy.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::response::Parts as ResponseParts;
+use http::{request, HeaderMap, HeaderValue, Method, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+
+use super::error::ProxyError;
+use super::forward::{logged_target, new_correlation_id};
+use super::headers::{StrippedClientCredentials, CORRELATION_ID};
+use super::in_flight::{InFlight, InFlightGuard};
+use super::request_body::RequestBody;
+use super::ProxyState;
+use crate::credentials::ActiveCredentials;
+use crate::diagnosis::{Diagnostics, ExchangeFacts};
+
+/// Bytes of an error response body kept for diagnosis; the rest streams past unread.
+pub const DIAGNOSIS_PREFIX_BYTES: usize = 16 * 1024;
+
+/// An exchange in progress.
+pub struct Exchange {
+    started: Instant,
+    method: Method,
+    target: String,
+    correlation_id: HeaderValue,
+    upstream_latency: Option<Duration>,
+    request_body: Option<Bytes>,
+    request_streamed: bool,
+    request_content_type: Option<HeaderValue>,
+    client_credentials: StrippedClientCredentials,
+    credentials: Option<Arc<ActiveCredentials>>,
+    in_flight: InFlight,
+    in_flight_guard: Option<InFlightGuard>,
+    diagnostics: Arc<Diagnostics>,
+}
+
+impl Exchange {
+    /// Starts recording an exchange for the request described by `parts`.
+    pub fn start(state: &ProxyState, parts: &request::Parts) -> Self {
+        let correlation_id = parts
+            .headers
+            .get(CORRELATION_ID)
+            .cloned()
+            .unwrap_or_else(new_correlation_id);
+        Exchange {
+            started: Instant::now(),
+            method: parts.method.clone(),
+            target: logged_target(parts),
+            correlation_id,
+            upstream_latency: None,
+            request_body: None,
+            request_streamed: false,
+            request_content_type: parts.headers.get(http::header::CONTENT_TYPE).cloned(),
+            client_credentials: StrippedClientCredentials::default(),
+            credentials: None,
+            in_flight: state.in_flight.clone(),
+            in_flight_guard: None,
+            diagnostics: Arc::clone(&state.diagnostics),
+        }
+    }
+
+    /// The correlation id to send upstream: the client's, or a new one.
+    pub fn correlation_header(&self) -> HeaderValue {
+        self.correlation_id.clone()
+    }
+
+    /// Records the request body's form; a held body stays available for diagnosis.
+    pub fn note_request_body(&mut self, body: &RequestBody) {
+        self.request_body = body.held().cloned();
+        self.request_streamed = body.is_streaming();
+    }
+
+    /// Records the credentials used and the ones the client tried to send.
+    pub fn note_client_credentials(
+        &mut self,
+        stripped: StrippedClientCredentials,
+        credentials: &Arc<ActiveCredentials>,
+    ) {
+        self.client_credentials = stripped;
+        self.credentials = Some(Arc::clone(credentials));
+    }
+
+    /// Marks the request as sent to Rekaz; it counts as in flight until the exchange ends.
+    pub fn note_sent(&mut self) {
+        self.in_flight_guard = Some(self.in_flight.enter());
+    }
+
+    /// Records the time Rekaz took to send response headers.
+    pub fn note_upstream_latency(&mut self, latency: Duration) {
+        self.upstream_latency = Some(latency);
+    }
+
+    /// Logs an exchange the proxy could not complete.
+    pub fn fail(self, error: &ProxyError) {
+        let (status, _) = error.status_and_code();
+        tracing::warn!(
+            target: "rekaz_proxy::access",
+            method = %self.method,
+            path = %self.target,
+            status = status.as_u16(),
+            upstream_ms = self.upstream_latency.map(|latency| latency.as_millis() as u64),
+            total_ms = self.started.elapsed().as_millis() as u64,
+            correlation_id = self.correlation_id.to_str().unwrap_or("-"),
+            error = %error,
+            "exchange failed in the proxy"
+        );
+        let in_flight = self.in_flight.count();
+        let empty = HeaderMap::new();
+        let facts = self.facts(status, &empty, &[], Some(error), in_flight);
+        self.diagnostics.examine(&facts);
+    }
+
+    /// Keeps what the end-of-body log needs from Rekaz's response headers.
+    pub fn into_pending(self, response: &ResponseParts) -> PendingExchange {
+        let inspect = !response.status.is_success();
+        PendingExchange {
+            status: response.status,
+            headers: if inspect {
+                response.headers.clone()
+            } else {
+                HeaderMap::new()
+            },
+            prefix: inspect.then(BytesMut::new),
+            bytes: 0,
+            exchange: self,
+        }
+    }
+
+    fn facts<'a>(
+        &'a self,
+        status: StatusCode,
+        headers: &'a HeaderMap,
+        body_prefix: &'a [u8],
+        proxy_error: Option<&'a ProxyError>,
+        in_flight: usize,
+    ) -> ExchangeFacts<'a> {
+        ExchangeFacts {
+            method: &self.method,
+            target: &self.target,
+            status,
+            response_headers: headers,
+            body_prefix,
+            request_body: self.request_body.as_ref(),
+            request_streamed: self.request_streamed,
+            request_content_type: self.request_content_type.as_ref(),
+            client_credentials: self.client_credentials,
+            credentials: self.credentials.as_deref(),
+            correlation_id: self.correlation_id.to_str().unwrap_or("-"),
+            proxy_error,
+            in_flight,
+        }
+    }
+}
+
+/// An exchange whose response headers went to the client; finished when the body ends.
+pub struct PendingExchange {
+    exchange: Exchange,
+    status: StatusCode,
+    headers: HeaderMap,
+    prefix: Option<BytesMut>,
+    bytes: u64,
+}
+
+/// How the response body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyEnd {
+    Complete,
+    Failed,
+    ClientGone,
+}
+
+impl PendingExchange {
+    fn observe(&mut self, data: &Bytes) {
+        self.bytes += data.len() as u64;
+        if let Some(prefix) = &mut self.prefix {
+            let room = DIAGNOSIS_PREFIX_BYTES.saturating_sub(prefix.len());
+            prefix.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+
+    fn finish(self, end: BodyEnd) {
+        let exchange = &self.exchange;
+        tracing::info!(
+            target: "rekaz_proxy::access",
+            method = %exchange.method,
+            path = %exchange.target,
+            status = self.status.as_u16(),
+            upstream_ms = exchange.upstream_latency.map(|latency| latency.as_millis() as u64),
+            total_ms = exchange.started.elapsed().as_millis() as u64,
+            bytes = self.bytes,
+            correlation_id = exchange.correlation_id.to_str().unwrap_or("-"),
+            body = ?end,
+            "exchange"
+        );
+        if let Some(prefix) = &self.prefix {
+            let in_flight = exchange.in_flight.count();
+            let facts = exchange.facts(self.status, &self.headers, prefix, None, in_flight);
+            exchange.diagnostics.examine(&facts);
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that counts bytes, keeps an error body's first bytes for diagnosis,
+    /// and logs the exchange once when it ends, fails, or is dropped by a departing client.
+    pub struct ObservedBody<B> {
+        #[pin]
+        inner: B,
+        pending: Option<PendingExchange>,
+        empty_from_start: bool,
+    }
+
+    impl<B> PinnedDrop for ObservedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // hyper never polls a body that is empty from the start, such as a 204's.
+            let end = if *this.empty_from_start {
+                BodyEnd::Complete
+            } else {
+                BodyEnd::ClientGone
+            };
+            finish(this.pending, end);
+        }
+    }
+}
+
+impl<B: Body> ObservedBody<B> {
+    /// Wraps `inner`; `pending` is logged when the body ends.
+    pub fn new(inner: B, pending: PendingExchange) -> Self {
+        ObservedBody {
+            empty_from_start: inner.is_end_stream(),
+            inner,
+            pending: Some(pending),
+        }
+    }
+}
+
+impl<B> Body for ObservedBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.project();
+        let mut inner = this.inner;
+        let frame = ready!(inner.as_mut().poll_frame(context));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let (Some(data), Some(pending)) = (frame.data_ref(), this.pending.as_mut()) {
+                    pending.observe(data);
+                }
+                // hyper stops polling once Content-Length bytes have been written.
+                if inner.is_end_stream() {
+                    finish(this.pending, BodyEnd::Complete);
+                }
+            }
+            Some(Err(_)) => finish(this.pending, BodyEnd::Failed),
+            None => finish(this.pending, BodyEnd::Complete),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn finish(pending: &mut Option<PendingExchange>, end: BodyEnd) {
+    if let Some(pending) = pending.take() {
+        pending.finish(end);
+    }
+}

@@ -1,0 +1,99 @@
+//! The forwarding handler: one client request in, one Rekaz request out, the answer streamed back.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{header, HeaderValue};
+
+use super::error::ProxyError;
+use super::exchange::{Exchange, ObservedBody};
+use super::headers::{prepare_request_headers, prepare_response_headers, CORRELATION_ID, TENANT};
+use super::request_body::RequestBody;
+use super::target::{loggable_target, upstream_url};
+use super::upstream_error::classify_send_error;
+use super::ProxyState;
+
+/// Forwards any request to Rekaz with the configured credentials.
+pub async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut exchange = Exchange::start(&state, &parts);
+
+    match send(&state, parts, body, &mut exchange).await {
+        Ok(response) => exchange.respond(response),
+        Err(error) => {
+            exchange.fail(&error);
+            error.into_response()
+        }
+    }
+}
+
+async fn send(
+    state: &ProxyState,
+    mut parts: Parts,
+    body: Body,
+    exchange: &mut Exchange,
+) -> Result<reqwest::Response, ProxyError> {
+    let url = upstream_url(&state.upstream.url, &parts.uri)?;
+    let body = RequestBody::read(body, state.max_request_body).await?;
+    exchange.note_request_body(&body);
+
+    let credentials = state.credentials.current();
+    let stripped = prepare_request_headers(&mut parts.headers);
+    exchange.note_client_credentials(stripped, &credentials);
+
+    let headers = &mut parts.headers;
+    headers.insert(header::AUTHORIZATION, credentials.authorization().clone());
+    headers.insert(TENANT, credentials.tenant_header().clone());
+    headers.insert(header::USER_AGENT, state.upstream.user_agent.clone());
+    headers.insert(CORRELATION_ID, exchange.correlation_header());
+
+    let mut builder = state
+        .client
+        .request(parts.method, url)
+        .headers(parts.headers);
+    if let Some(body) = body.into_reqwest() {
+        builder = builder.body(body);
+    }
+    let request = builder
+        .build()
+        .map_err(|error| ProxyError::UpstreamFailed(error.without_url().to_string()))?;
+
+    let sent_at = Instant::now();
+    exchange.note_sent();
+    let outcome = tokio::time::timeout(state.upstream.timeout, state.client.execute(request)).await;
+    exchange.note_upstream_latency(sent_at.elapsed());
+    match outcome {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(error)) => Err(classify_send_error(error, state)),
+        Err(_) => Err(ProxyError::UpstreamTimeout {
+            seconds: state.upstream.timeout.as_secs_f64(),
+        }),
+    }
+}
+
+impl Exchange {
+    /// Turns Rekaz's response into the client's, streaming the body through an observer that
+    /// logs the exchange when the body ends.
+    fn respond(self, response: reqwest::Response) -> Response {
+        let response: http::Response<reqwest::Body> = response.into();
+        let (mut parts, body) = response.into_parts();
+        prepare_response_headers(&mut parts.headers);
+        let observed = ObservedBody::new(body, self.into_pending(&parts));
+        Response::from_parts(parts, Body::new(observed))
+    }
+}
+
+/// Builds the correlation header value for a request that carried none.
+pub(crate) fn new_correlation_id() -> HeaderValue {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    HeaderValue::from_str(&id).expect("a simple UUID is a valid header value")
+}
+
+/// The logged form of the request target.
+pub(crate) fn logged_target(parts: &Parts) -> String {
+    loggable_target(&parts.uri)
+}

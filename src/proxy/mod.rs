@@ -1,0 +1,70 @@
+//! The forwarding proxy: header hygiene, target mapping, the upstream client and the handler.
+
+mod client;
+mod error;
+mod exchange;
+mod forward;
+mod headers;
+mod in_flight;
+mod request_body;
+mod target;
+mod upstream_error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use client::{build_client, ClientError};
+pub use error::ProxyError;
+pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
+pub use in_flight::InFlight;
+pub use request_body::HELD_BODY_MAX_BYTES;
+
+use crate::config::UpstreamSettings;
+use crate::credentials::CredentialStore;
+use crate::diagnosis::Diagnostics;
+
+/// Shared state of the forwarding handler.
+pub struct ProxyState {
+    client: reqwest::Client,
+    upstream: UpstreamSettings,
+    credentials: Arc<CredentialStore>,
+    diagnostics: Arc<Diagnostics>,
+    in_flight: InFlight,
+    max_request_body: usize,
+}
+
+impl ProxyState {
+    /// Builds the state; `client` should come from [`build_client`] with the same `upstream`.
+    pub fn new(
+        client: reqwest::Client,
+        upstream: UpstreamSettings,
+        credentials: Arc<CredentialStore>,
+        diagnostics: Arc<Diagnostics>,
+        max_request_body: usize,
+    ) -> Self {
+        ProxyState {
+            client,
+            upstream,
+            credentials,
+            diagnostics,
+            in_flight: InFlight::default(),
+            max_request_body,
+        }
+    }
+
+    /// Requests sent to Rekaz whose response has not ended.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
+    }
+}
+
+/// Builds the proxy's router: every method and path goes to the forwarding handler.
+pub fn router(state: Arc<ProxyState>) -> Router {
+    let limit = state.max_request_body;
+    Router::new()
+        .fallback(forward::forward)
+        .layer(RequestBodyLimitLayer::new(limit))
+        .with_state(state)
+}

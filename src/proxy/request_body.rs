@@ -1,0 +1,89 @@
+//! The client's request body: small ones are held so they can be inspected and replayed, large
+//! ones stream straight through.
+
+use axum::body::Body;
+use bytes::Bytes;
+use http_body::Body as _;
+use http_body_util::BodyExt;
+
+use super::error::ProxyError;
+
+/// Bodies up to this size are read whole before forwarding.
+pub const HELD_BODY_MAX_BYTES: u64 = 64 * 1024;
+
+/// A request body ready to forward.
+#[derive(Debug)]
+pub enum RequestBody {
+    /// No body at all.
+    Empty,
+    /// A small body read whole; can be replayed and inspected.
+    Held(Bytes),
+    /// A large or open-ended body streamed as it arrives.
+    Streaming(Body),
+}
+
+impl RequestBody {
+    /// Reads a small body whole, or leaves a large one streaming.
+    ///
+    /// `limit` is the configured maximum; the size check itself happens in the body-limit layer,
+    /// which surfaces here as an error while reading.
+    pub async fn read(body: Body, limit: usize) -> Result<Self, ProxyError> {
+        match body.size_hint().exact() {
+            Some(0) if body.is_end_stream() => Ok(RequestBody::Empty),
+            Some(length) if length <= HELD_BODY_MAX_BYTES => {
+                let bytes = body
+                    .collect()
+                    .await
+                    .map_err(|error| body_error(&error, limit))?
+                    .to_bytes();
+                Ok(RequestBody::Held(bytes))
+            }
+            _ => Ok(RequestBody::Streaming(body)),
+        }
+    }
+
+    /// The held bytes, if the body was small enough to hold.
+    pub fn held(&self) -> Option<&Bytes> {
+        match self {
+            RequestBody::Held(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Whether the body streamed and so cannot be replayed.
+    pub fn is_streaming(&self) -> bool {
+        matches!(self, RequestBody::Streaming(_))
+    }
+
+    /// Converts into the upstream client's body type; `None` for no body.
+    pub fn into_reqwest(self) -> Option<reqwest::Body> {
+        match self {
+            RequestBody::Empty => None,
+            RequestBody::Held(bytes) => Some(reqwest::Body::from(bytes)),
+            // The Content-Length header, when sent, is kept, and hyper frames the body by it.
+            RequestBody::Streaming(body) => {
+                Some(reqwest::Body::wrap_stream(body.into_data_stream()))
+            }
+        }
+    }
+}
+
+/// Maps a failure reading the client's body: over the limit, or the client went away.
+pub(crate) fn body_error(error: &(dyn std::error::Error + 'static), limit: usize) -> ProxyError {
+    if is_length_limit(error) {
+        return ProxyError::BodyTooLarge { limit };
+    }
+    ProxyError::ClientBody(error.to_string())
+}
+
+/// Walks the error's sources looking for the body-limit layer's error.
+pub(crate) fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
