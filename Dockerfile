@@ -16,7 +16,6 @@ RUN cargo build --release --locked --bin rekaz-proxy \
 
 FROM scratch
 COPY --from=build /rekaz-proxy /rekaz-proxy
-COPY config/default.toml /etc/rekaz-proxy/default.toml
 # An unprivileged user id; the image has no /etc/passwd, so it is numeric.
 USER 65532:65532
 EXPOSE 8080
