@@ -27,7 +27,7 @@ enum Credential<'a> {
 }
 
 /// Lets a request through when `__tenant` names the tenant and Basic credentials match the
-/// current API key. Otherwise answers 401 with an empty body, and with
+/// current API key. Otherwise responds with an empty 401, which carries
 /// `Abp-Tenant-Resolve-Error` when the tenant is unknown.
 pub(crate) async fn require_public_auth(
     State(state): State<Arc<SharedState>>,
@@ -40,13 +40,17 @@ pub(crate) async fn require_public_auth(
 
     match credential(request.headers()) {
         Credential::Basic(encoded) if basic_matches(&state, encoded) => next.run(request).await,
-        _ => StatusCode::UNAUTHORIZED.into_response(),
+        _ => {
+            tracing::debug!("sandbox rejected missing or invalid Basic credentials");
+            StatusCode::UNAUTHORIZED.into_response()
+        }
     }
 }
 
 /// Lets a request through with an unexpired access token from `/connect/token`, or with Basic
-/// credentials as on `/api/public` unless `app_requires_token` is set. Otherwise answers 401
-/// with `WWW-Authenticate: Bearer`, which names `invalid_token` when a bearer token was sent.
+/// credentials as on `/api/public` unless `app_requires_token` is set. Otherwise responds with
+/// 401 and `WWW-Authenticate: Bearer`, which names `invalid_token` when a bearer token was sent.
+/// A bearer token carries its tenant, so `__tenant` is checked only with Basic credentials.
 pub(crate) async fn require_app_auth(
     State(state): State<Arc<SharedState>>,
     request: Request,
@@ -55,7 +59,7 @@ pub(crate) async fn require_app_auth(
     match credential(request.headers()) {
         Credential::Bearer(token) => match state.tokens.access_token_status(token) {
             TokenStatus::Valid => next.run(request).await,
-            status => invalid_token_rejection(status),
+            status => invalid_token_rejection(status == TokenStatus::Expired),
         },
         Credential::Basic(encoded) if !state.app_requires_token => {
             if let Err(error) = resolve_tenant(request.headers(), &state.tenant_id) {
@@ -123,7 +127,11 @@ pub(crate) fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 }
 
 /// Builds the 401 for an unresolved tenant, with the challenge when one is given.
+///
+/// NOTE: stock ABP responds to an unknown tenant with 404 and an HTML page. Rekaz's status is
+/// not known. 401 matches the observation that a tenant id without a valid key gets 401.
 fn tenant_rejection(error: &TenantError, challenge: Option<HeaderValue>) -> Response {
+    tracing::debug!(?error, "sandbox could not resolve the __tenant header");
     let mut response = StatusCode::UNAUTHORIZED.into_response();
     let headers = response.headers_mut();
 
@@ -136,23 +144,28 @@ fn tenant_rejection(error: &TenantError, challenge: Option<HeaderValue>) -> Resp
     response
 }
 
-/// Builds the 401 for a bearer token that is unknown or expired, with OpenIddict's wording.
-fn invalid_token_rejection(status: TokenStatus) -> Response {
-    let challenge = match status {
-        TokenStatus::Expired => HeaderValue::from_static(
+/// Builds the 401 for a bearer token that is expired or unknown, in OpenIddict's style.
+fn invalid_token_rejection(expired: bool) -> Response {
+    let challenge = if expired {
+        HeaderValue::from_static(
             "Bearer error=\"invalid_token\", \
              error_description=\"The specified token is no longer valid.\"",
-        ),
-        TokenStatus::Valid | TokenStatus::Unknown => HeaderValue::from_static(
+        )
+    } else {
+        HeaderValue::from_static(
             "Bearer error=\"invalid_token\", \
              error_description=\"The specified token is invalid.\"",
-        ),
+        )
     };
     bearer_challenge(challenge)
 }
 
 /// Builds an empty 401 with the given `WWW-Authenticate` value.
 fn bearer_challenge(challenge: HeaderValue) -> Response {
+    tracing::debug!(
+        ?challenge,
+        "sandbox rejected the credentials of an /api/app request"
+    );
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, challenge)],

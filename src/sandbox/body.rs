@@ -9,8 +9,8 @@ use super::errors::ApiError;
 ///
 /// # Errors
 ///
-/// Returns [`ApiError::MalformedBody`], which Rekaz answers with 500, when the Content-Type is
-/// not JSON, the body is not valid JSON, or the JSON is not an object.
+/// Returns [`ApiError::MalformedBody`], which Rekaz reports as 500, when the Content-Type is not
+/// JSON, the body is not valid JSON, or the JSON is not an object.
 pub(crate) fn parse_json_object(
     headers: &HeaderMap,
     body: &[u8],

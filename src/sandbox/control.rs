@@ -36,8 +36,8 @@ async fn report_health() -> StatusCode {
 }
 
 /// Handles `POST /_sandbox/api-keys/regenerate` with `{"apiKey": ..., "apiSecret": ...}`:
-/// replaces the API key like Dashboard > API Keys > Regenerate and answers 204. A body that is
-/// not that JSON object gets 400 with a plain-text reason.
+/// replaces the API key like Dashboard > API Keys > Regenerate and responds with 204. A body
+/// that is not that JSON object gets 400 with a plain-text reason.
 async fn regenerate_api_key(
     State(state): State<Arc<SharedState>>,
     body: Bytes,

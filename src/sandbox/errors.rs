@@ -26,7 +26,7 @@ const INTERNAL_ERROR_MESSAGE: &str = "An internal error occurred during your req
 /// The API surface that handled a request, which decides the format of validation errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Surface {
-    /// The documented merchant API under `/api/public`, answered by plain ASP.NET controllers.
+    /// The documented merchant API under `/api/public`, served by plain ASP.NET Core controllers.
     Public,
     /// ABP's auto API under `/api/app`.
     App,
@@ -41,13 +41,15 @@ pub(crate) enum ApiError {
     BusinessRule(&'static str),
     /// No entity of this type has the requested id: 404.
     EntityNotFound { entity: &'static str, id: String },
-    /// The body is not JSON or not sent as JSON: 500, as Rekaz answers.
+    /// The body is not JSON or not sent as JSON: 500, which is what Rekaz returns.
     MalformedBody,
 }
 
 impl ApiError {
     /// Builds the response for this error on the given surface.
     pub(crate) fn into_response_for(self, surface: Surface) -> Response {
+        tracing::debug!(?surface, error = self.kind(), "sandbox request failed");
+
         match self {
             Self::Validation(errors) => match surface {
                 Surface::Public => problem_details(&errors),
@@ -64,6 +66,16 @@ impl ApiError {
                 let error = plain_error(INTERNAL_ERROR_MESSAGE.to_owned(), Some(Map::new()));
                 abp_envelope(StatusCode::INTERNAL_SERVER_ERROR, error)
             }
+        }
+    }
+
+    /// Names the kind of failure for logs, without the submitted values.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation failed",
+            Self::BusinessRule(_) => "business rule rejected the request",
+            Self::EntityNotFound { .. } => "entity not found",
+            Self::MalformedBody => "malformed body",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Artificial delay that imitates how slowly Rekaz answers.
+//! Artificial delay that imitates Rekaz's slow responses.
 
 use std::sync::Arc;
 

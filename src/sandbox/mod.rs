@@ -1,9 +1,10 @@
 //! Local Rekaz sandbox: an in-memory fake of the Rekaz HTTP API for tests, benchmarks and the demo.
 //!
-//! The fake imitates what integrators have observed of the real API: the CDN that blocks some
-//! User-Agents, Basic and Bearer authentication with the `__tenant` header, the OpenIddict token
-//! endpoint, customers, subscriptions, branches and products, and the error bodies of ASP.NET
-//! Core and ABP. Paths under `/_sandbox` are not part of Rekaz. They control the fake.
+//! The fake imitates what integrators have observed of the real API. It has the CDN that blocks
+//! some User-Agents, Basic and Bearer authentication with the `__tenant` header, and the
+//! OpenIddict token endpoint. It serves customers, subscriptions, branches and products, and
+//! returns the error bodies of ASP.NET Core and ABP. Paths under `/_sandbox` are not part of
+//! Rekaz. They control the fake.
 
 mod auth;
 mod body;
@@ -48,7 +49,7 @@ pub struct SandboxConfig {
     pub api_secret: SecretString,
     /// The only tenant that exists, matched against the `__tenant` header.
     pub tenant_id: String,
-    /// Delay added before every answer, to imitate Rekaz's slowness (default zero).
+    /// Delay added before every response, to imitate Rekaz's slowness (default zero).
     pub latency: Duration,
     /// When true, /api/app/* rejects Basic credentials with 401 + `WWW-Authenticate: Bearer`.
     pub app_requires_token: bool,
@@ -178,7 +179,7 @@ fn app_routes(state: Arc<SharedState>) -> Router<Arc<SharedState>> {
         ))
 }
 
-/// Answers an unknown path with an empty 404, as ASP.NET Core does.
+/// Responds to an unknown path with an empty 404, as ASP.NET Core does.
 async fn not_found() -> axum::http::StatusCode {
     axum::http::StatusCode::NOT_FOUND
 }

@@ -27,12 +27,9 @@ pub(crate) struct PagedResult<T> {
 }
 
 impl PageRequest {
-    /// Reads `skipCount` (default 0) and `maxResultCount` (default 10, capped at 100).
-    ///
-    /// # Errors
-    ///
-    /// Records ASP.NET Core's messages when a value is not an integer, `skipCount` is negative
-    /// or `maxResultCount` is below 1.
+    /// Reads `skipCount` (default 0) and `maxResultCount` (default 10, capped at 100) from the
+    /// query. Records a failure in `errors` when a value is not an integer, `skipCount` is
+    /// negative or `maxResultCount` is below 1, and uses the default for that value.
     pub(crate) fn from_query(query: &Pairs, errors: &mut ValidationErrors) -> Self {
         let skip_count = read_count(query, "SkipCount", 0, errors).unwrap_or(0);
         let max_result_count = read_count(query, "MaxResultCount", 1, errors)

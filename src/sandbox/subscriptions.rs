@@ -84,17 +84,13 @@ pub(crate) async fn get_subscription(
     Path(id): Path<String>,
 ) -> Response {
     let result = parse_path_id(&id).and_then(|id| {
-        let id = id.to_string();
         let records = state.records();
         records
             .subscriptions
             .iter()
-            .find(|subscription| subscription.id == id)
+            .find(|subscription| subscription.id == id.to_string())
             .cloned()
-            .ok_or(ApiError::EntityNotFound {
-                entity: "Subscription",
-                id,
-            })
+            .ok_or_else(|| not_found("Subscription", id))
     });
     respond(Surface::Public, result)
 }

@@ -78,9 +78,7 @@ fn is_valid_fraction(bytes: &[u8]) -> bool {
 fn is_valid_offset(bytes: &[u8]) -> bool {
     match bytes {
         [] | [b'Z'] => true,
-        [b'+' | b'-', hour_and_minute @ ..] => {
-            hour_and_minute.len() == 5 && is_hour_and_minute(hour_and_minute)
-        }
+        [b'+' | b'-', hour_and_minute @ ..] => is_hour_and_minute(hour_and_minute),
         _ => false,
     }
 }

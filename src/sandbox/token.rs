@@ -1,4 +1,7 @@
 //! The OpenIddict token endpoint `/connect/token`, with the password and refresh-token grants.
+//!
+//! Error codes are the OAuth 2.0 ones that OpenIddict returns. The `error_description` texts
+//! imitate OpenIddict's style, but Rekaz's exact wording is not known.
 
 use std::sync::Arc;
 
@@ -22,7 +25,7 @@ const ALLOWED_CLIENT_ID: &str = "Platform_App";
 /// Content-Type that OpenIddict writes on token responses.
 const OPENIDDICT_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
-/// ABP's `error_description` for a wrong username or password.
+/// `error_description` for a wrong username or password.
 const INVALID_CREDENTIALS: &str = "Invalid username or password!";
 
 /// An OAuth 2.0 error response (RFC 6749, section 5.2).
@@ -75,16 +78,7 @@ fn grant_tokens(
     }
     let form = Pairs::parse(&String::from_utf8_lossy(body));
 
-    let grant_type = form
-        .get("grant_type")
-        .filter(|grant_type| !grant_type.is_empty())
-        .ok_or_else(|| invalid_request("The mandatory 'grant_type' parameter is missing."))?;
-    if grant_type != "password" && grant_type != "refresh_token" {
-        return Err(oauth_error(
-            "unsupported_grant_type",
-            "The specified 'grant_type' is not supported.",
-        ));
-    }
+    let grant_type = read_grant_type(&form)?;
     check_client(form.get("client_id"))?;
     check_tenant(state, headers)?;
 
@@ -92,6 +86,23 @@ fn grant_tokens(
         grant_password(state, &form)
     } else {
         grant_refresh_token(state, &form)
+    }
+}
+
+/// Returns the `grant_type` when it is one of the two supported grants.
+fn read_grant_type(form: &Pairs) -> Result<&str, OAuthError> {
+    let grant_type = form
+        .get("grant_type")
+        .filter(|grant_type| !grant_type.is_empty())
+        .ok_or_else(|| invalid_request("The mandatory 'grant_type' parameter is missing."))?;
+
+    if grant_type == "password" || grant_type == "refresh_token" {
+        Ok(grant_type)
+    } else {
+        Err(oauth_error(
+            "unsupported_grant_type",
+            "The specified 'grant_type' is not supported.",
+        ))
     }
 }
 

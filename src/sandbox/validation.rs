@@ -67,7 +67,7 @@ impl<'a> ObjectReader<'a> {
         Self { object, prefix }
     }
 
-    /// Reads a non-blank string, as `[Required] string` binds.
+    /// Reads a string that is not blank, as ASP.NET Core binds a `[Required] string`.
     pub(crate) fn required_string(&self, field: &str, errors: &mut ValidationErrors) -> String {
         match self.value(field) {
             None => self.required(field, errors),
@@ -121,7 +121,8 @@ impl<'a> ObjectReader<'a> {
         String::new()
     }
 
-    /// Reads a 32-bit integer in `min..=max`, as `[Range] int` binds. A missing value is 0.
+    /// Reads a 32-bit integer in `min..=max`, as ASP.NET Core binds a `[Range] int`. A missing
+    /// value is 0, so it fails a range that excludes 0.
     pub(crate) fn int_in_range(
         &self,
         field: &str,
@@ -163,7 +164,8 @@ impl<'a> ObjectReader<'a> {
         })
     }
 
-    /// Reads a required array with at least one element, as `[Required, MinLength(1)]` binds.
+    /// Reads an array with at least one element, as ASP.NET Core binds a `[Required, MinLength(1)]`
+    /// list.
     pub(crate) fn required_array(&self, field: &str, errors: &mut ValidationErrors) -> &'a [Value] {
         match self.value(field) {
             None => self.required(field, errors),
