@@ -6,6 +6,7 @@ mod exchange;
 mod forward;
 mod headers;
 mod in_flight;
+mod replay;
 mod request_body;
 mod target;
 mod upstream_error;
@@ -13,23 +14,23 @@ mod upstream_error;
 use std::sync::Arc;
 
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
 
 pub use client::{build_client, ClientError};
 pub use error::ProxyError;
 pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
 pub use in_flight::InFlight;
 pub use request_body::HELD_BODY_MAX_BYTES;
+pub use upstream_error::error_chain;
 
 use crate::config::UpstreamSettings;
-use crate::credentials::CredentialStore;
+use crate::auth::Authenticator;
 use crate::diagnosis::Diagnostics;
 
 /// Shared state of the forwarding handler.
 pub struct ProxyState {
     client: reqwest::Client,
     upstream: UpstreamSettings,
-    credentials: Arc<CredentialStore>,
+    auth: Arc<Authenticator>,
     diagnostics: Arc<Diagnostics>,
     in_flight: InFlight,
     max_request_body: usize,
@@ -40,14 +41,14 @@ impl ProxyState {
     pub fn new(
         client: reqwest::Client,
         upstream: UpstreamSettings,
-        credentials: Arc<CredentialStore>,
+        auth: Arc<Authenticator>,
         diagnostics: Arc<Diagnostics>,
         max_request_body: usize,
     ) -> Self {
         ProxyState {
             client,
             upstream,
-            credentials,
+            auth,
             diagnostics,
             in_flight: InFlight::default(),
             max_request_body,
@@ -61,10 +62,11 @@ impl ProxyState {
 }
 
 /// Builds the proxy's router: every method and path goes to the forwarding handler.
+///
+/// The handler enforces `limits.max_request_body_bytes` itself, so a body over the limit gets
+/// the proxy's JSON error and an access log line like any other failure.
 pub fn router(state: Arc<ProxyState>) -> Router {
-    let limit = state.max_request_body;
     Router::new()
         .fallback(forward::forward)
-        .layer(RequestBodyLimitLayer::new(limit))
         .with_state(state)
 }

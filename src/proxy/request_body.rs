@@ -4,7 +4,7 @@
 use axum::body::Body;
 use bytes::Bytes;
 use http_body::Body as _;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Limited};
 
 use super::error::ProxyError;
 
@@ -25,9 +25,14 @@ pub enum RequestBody {
 impl RequestBody {
     /// Reads a small body whole, or leaves a large one streaming.
     ///
-    /// `limit` is the configured maximum; the size check itself happens in the body-limit layer,
-    /// which surfaces here as an error while reading.
+    /// A body that declares more than `limit` bytes is rejected before any of it is read. One
+    /// without a declared length is cut off at `limit`, which surfaces as
+    /// [`ProxyError::BodyTooLarge`] while it is read or sent.
     pub async fn read(body: Body, limit: usize) -> Result<Self, ProxyError> {
+        if body.size_hint().lower() > limit as u64 {
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+        let body = Body::new(Limited::new(body, limit));
         match body.size_hint().exact() {
             Some(0) if body.is_end_stream() => Ok(RequestBody::Empty),
             Some(length) if length <= HELD_BODY_MAX_BYTES => {
