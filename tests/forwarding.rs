@@ -1,17 +1,930 @@
-//! The core proxy's contract, observed on the wire: what reaches Rekaz and what comes back.
+//! The core proxy's contract, observed on the wire: what reaches Rekaz, what comes back, what
+//! the logs say, and how the process stops.
+//!
+//! Each test starts its own `rekaz-proxy run` in front of a `RecordingUpstream`, so it can
+//! assert on the exact bytes the proxy sent. The harness scans every log line for secrets.
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Instant;
+
 use common::*;
+use serde_json::Value;
+
+/// `{"items":[{"id":"branch-1"}],"totalCount":1}` compressed by Python's `gzip.compress`
+/// with `mtime=0`.
+const GZIP_BODY: [u8; 64] = [
+    31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 171, 86, 202, 44, 73, 205, 45, 86, 178, 138, 174, 86, 202, 76,
+    81, 178, 82, 74, 42, 74, 204, 75, 206, 208, 53, 84, 170, 141, 213, 81, 42, 201, 47, 73, 204,
+    113, 206, 47, 205, 43, 81, 178, 50, 172, 5, 0, 90, 31, 125, 138, 44, 0, 0, 0,
+];
+
+const EIGHT_MIB: usize = 8 * 1024 * 1024;
+
+/// Returns `length` deterministic bytes that do not compress, from an xorshift generator.
+fn pseudo_random_bytes(length: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut bytes = Vec::with_capacity(length + 8);
+    while bytes.len() < length {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(length);
+    bytes
+}
+
+/// Returns the 64-bit FNV-1a hash of `bytes`, to compare large bodies without printing them.
+fn digest(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `bytes` to a new temporary file for `curl --data-binary @file`.
+fn temporary_file(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().expect("creating a temporary file");
+    file.write_all(bytes).expect("writing the temporary file");
+    file
+}
+
+fn is_access_line(line: &Value) -> bool {
+    log_target(line) == Some("rekaz_proxy::access")
+}
+
+/// Waits until the proxy logged `count` access lines and returns them all.
+fn wait_access_lines(proxy: &ProxyProcess, count: usize) -> Vec<Value> {
+    proxy.wait_for_logs(is_access_line, count, PROCESS_TIMEOUT)
+}
+
+/// Returns a loopback port that nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    listener.local_addr().expect("bound address").port()
+}
+
+/// Reads from `stream` until `bytes` contains `marker`.
+fn read_until_contains(stream: &mut TcpStream, bytes: &mut Vec<u8>, marker: &[u8]) {
+    let mut buffer = [0; 4096];
+    while !bytes.windows(marker.len()).any(|window| window == marker) {
+        let read = stream.read(&mut buffer).expect("reading from the proxy");
+        assert!(
+            read > 0,
+            "the proxy closed the connection before {marker:?}"
+        );
+        bytes.extend_from_slice(&buffer[..read]);
+    }
+}
+
+// Request line: method, path and query.
 
 #[test]
-fn query_and_path_reach_upstream_verbatim() {
+fn targets_reach_upstream_byte_for_byte() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let targets = [
+        "/api//a%2Fb/%2520/c?x=1&x=2&y=%20&x=3",
+        "/api/public/customers?mobileNumber=0501&mobileNumber=0502&skipCount=0",
+        "/api/public/customers/",
+        "/api/public/customers",
+        "/api/public/a..b/.well-known/%7Euser",
+        "/",
+    ];
+
+    for (index, target) in targets.iter().enumerate() {
+        let response = raw_get(proxy.address(), target);
+        assert_eq!(response.status, 200, "status for {target}");
+        let requests = upstream.wait_requests(index + 1, PROCESS_TIMEOUT);
+        assert_eq!(requests[index].target, *target, "upstream target");
+    }
+}
+
+#[test]
+fn methods_reach_upstream_unchanged() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
+
+    for (index, method) in methods.iter().enumerate() {
+        let response = raw_request(proxy.address(), method, "/api/public/x", &[], b"");
+        assert_eq!(response.status, 200, "status for {method}");
+        let requests = upstream.wait_requests(index + 1, PROCESS_TIMEOUT);
+        assert_eq!(requests[index].method, *method, "upstream method");
+    }
+}
+
+#[test]
+fn dot_segments_rejected_before_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let targets = [
+        "/api/../admin",
+        "/api/%2e%2e/admin",
+        "/api/%2E%2e/admin",
+        "/api/.%2e/admin",
+        "/api/./public",
+        "/api/public/..",
+        "/api/%2e/public?x=1",
+    ];
+
+    for target in targets {
+        let response = raw_get(proxy.address(), target);
+        assert_proxy_error(&response, 400, "invalid_path");
+    }
+    assert_eq!(upstream.connections(), 0, "connections reached upstream");
+}
+
+// Bodies.
+
+#[test]
+fn small_body_keeps_content_length() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::start(&upstream.url());
 
-    let target = "/api//a%2Fb/%2520/c?x=1&x=2&y=%20&x=3";
-    let response = raw_get(proxy.address(), target);
+    let url = format!("{}/api/public/customers", proxy.url());
+    curl(&["--data-binary", "{\"name\":\"Abdulaziz\"}", &url]);
+
+    let request = upstream.single_request();
+    assert_eq!(request.header("content-length"), Some("20"));
+    assert!(!request.chunked, "the body was re-framed as chunked");
+    assert_eq!(request.body, b"{\"name\":\"Abdulaziz\"}");
+}
+
+#[test]
+fn streamed_body_keeps_content_length() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    // Larger than the 64 KiB the proxy holds in memory, so it streams.
+    let body = pseudo_random_bytes(200 * 1024, 1);
+    let file = temporary_file(&body);
+
+    let data = format!("@{}", file.path().display());
+    let url = format!("{}/api/public/customers", proxy.url());
+    curl(&["--data-binary", &data, &url]);
+
+    let request = upstream.single_request();
+    assert_eq!(request.header("content-length"), Some("204800"));
+    assert!(!request.chunked, "the body was re-framed as chunked");
+    assert_eq!(digest(&request.body), digest(&body), "body differs");
+}
+
+#[test]
+fn chunked_body_streams_to_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let mut stream = TcpStream::connect(proxy.address()).expect("connecting to the proxy");
+    stream
+        .set_read_timeout(Some(PROCESS_TIMEOUT))
+        .expect("setting a read timeout");
+
+    let head = format!(
+        "POST /api/public/customers HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n",
+        proxy.address()
+    );
+    stream.write_all(head.as_bytes()).expect("sending the head");
+    stream
+        .write_all(b"6\r\nfirst \r\n")
+        .expect("sending a chunk");
+    // The first chunk reaches Rekaz while the client has not finished its body.
+    upstream.wait_body_in_progress(6, PROCESS_TIMEOUT);
+    stream
+        .write_all(b"6\r\nsecond\r\n0\r\n\r\n")
+        .expect("sending the rest");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("reading the response");
+
+    let (response, _) = parse_response(&answer, false);
+    assert_eq!(response.status, 200);
+    let request = upstream.single_request();
+    assert!(request.chunked, "upstream body is not chunked");
+    assert_eq!(request.header_values("transfer-encoding"), ["chunked"]);
+    assert_eq!(request.body, b"first second");
+}
+
+#[test]
+fn large_upload_arrives_intact() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let body = pseudo_random_bytes(EIGHT_MIB, 2);
+    let file = temporary_file(&body);
+
+    let data = format!("@{}", file.path().display());
+    let url = format!("{}/api/public/attendances", proxy.url());
+    let response = curl(&["--data-binary", &data, &url]);
 
     assert_eq!(response.status, 200);
-    assert_eq!(upstream.single_request().target, target);
+    let request = upstream.single_request();
+    assert_eq!(request.body.len(), EIGHT_MIB, "upstream body length");
+    assert_eq!(digest(&request.body), digest(&body), "body differs");
+}
+
+#[test]
+fn large_chunked_upload_arrives_intact() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let body = pseudo_random_bytes(EIGHT_MIB, 3);
+    let file = temporary_file(&body);
+
+    let data = format!("@{}", file.path().display());
+    let url = format!("{}/api/public/attendances", proxy.url());
+    let response = curl(&[
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &data,
+        &url,
+    ]);
+
+    assert_eq!(response.status, 200);
+    let request = upstream.single_request();
+    assert!(request.chunked, "upstream body is not chunked");
+    assert_eq!(digest(&request.body), digest(&body), "body differs");
+}
+
+#[test]
+fn large_chunked_download_arrives_intact() {
+    let body = pseudo_random_bytes(EIGHT_MIB, 4);
+    let upstream =
+        RecordingUpstream::replying(Reply::status(200).body(body.clone()).chunked(65_536));
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/api/public/reservations", proxy.url())]);
+
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body.len(), EIGHT_MIB, "downloaded length");
+    assert_eq!(digest(&response.body), digest(&body), "body differs");
+}
+
+#[test]
+fn download_keeps_content_length() {
+    let body = pseudo_random_bytes(EIGHT_MIB, 5);
+    let upstream = RecordingUpstream::replying(Reply::status(200).body(body.clone()));
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/api/public/reservations", proxy.url())]);
+
+    assert_eq!(response.header("content-length"), Some("8388608"));
+    assert_eq!(response.header("transfer-encoding"), None);
+    assert_eq!(digest(&response.body), digest(&body), "body differs");
+}
+
+#[test]
+fn response_streams_before_upstream_finishes() {
+    let gate = Gate::new();
+    let reply = Reply::status(200)
+        .body("first part|second part")
+        .pause_body_after(11, &gate);
+    let upstream = RecordingUpstream::replying(reply);
+    let proxy = ProxyProcess::start(&upstream.url());
+    let mut stream = TcpStream::connect(proxy.address()).expect("connecting to the proxy");
+    stream
+        .set_read_timeout(Some(PROCESS_TIMEOUT))
+        .expect("setting a read timeout");
+
+    let request = format!(
+        "GET /api/public/products HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        proxy.address()
+    );
+    stream.write_all(request.as_bytes()).expect("sending");
+    let mut answer = Vec::new();
+    // The first part arrives while the upstream still holds the rest back.
+    read_until_contains(&mut stream, &mut answer, b"first part|");
+    gate.open();
+    stream.read_to_end(&mut answer).expect("reading the rest");
+
+    let (response, _) = parse_response(&answer, false);
+    assert_eq!(response.text(), "first part|second part");
+}
+
+#[test]
+fn gzip_response_passes_untouched() {
+    let reply = Reply::status(200)
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(GZIP_BODY.to_vec());
+    let upstream = RecordingUpstream::replying(reply);
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    let response = curl(&["-H", "Accept-Encoding: gzip", &url]);
+
+    assert_eq!(response.header("content-encoding"), Some("gzip"));
+    assert_eq!(response.header("content-length"), Some("64"));
+    assert_eq!(response.body, GZIP_BODY);
+    let request = upstream.single_request();
+    assert_eq!(request.header("accept-encoding"), Some("gzip"));
+}
+
+#[test]
+fn gzip_request_body_passes_untouched() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let file = temporary_file(&GZIP_BODY);
+
+    let data = format!("@{}", file.path().display());
+    let url = format!("{}/api/public/customers", proxy.url());
+    curl(&["-H", "Content-Encoding: gzip", "--data-binary", &data, &url]);
+
+    let request = upstream.single_request();
+    assert_eq!(request.header("content-encoding"), Some("gzip"));
+    assert_eq!(request.body, GZIP_BODY);
+}
+
+// Request headers.
+
+#[test]
+fn client_credentials_never_reach_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let headers = [
+        ("Authorization", "Basic Y2xpZW50OmNsaWVudC1zZWNyZXQ="),
+        ("Proxy-Authorization", "Basic cHJveHk6cHJveHk="),
+        ("__tenant", "0d6c1b2a-4e5f-4a3b-9c8d-7e6f5a4b3c2d"),
+    ];
+
+    raw_request(
+        proxy.address(),
+        "GET",
+        "/api/public/branches",
+        &headers,
+        b"",
+    );
+
+    let request = upstream.single_request();
+    let authorization = request.header_values("authorization");
+    // Compared without assert_eq so that a failure never prints the secret.
+    assert!(
+        authorization == [expected_authorization()],
+        "upstream got {} Authorization values, not exactly the injected one",
+        authorization.len()
+    );
+    assert_eq!(request.header_values("__tenant"), [TENANT_ID]);
+    assert!(!request.has_header("proxy-authorization"));
+}
+
+#[test]
+fn hop_by_hop_headers_are_removed() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let headers = [
+        ("Connection", "close, X-Hop-Named, Keep-Alive"),
+        ("X-Hop-Named", "1"),
+        ("Keep-Alive", "timeout=5"),
+        ("TE", "trailers"),
+        ("Trailer", "X-Checksum"),
+        ("Upgrade", "websocket"),
+        ("Proxy-Connection", "keep-alive"),
+        ("X-Kept", "yes"),
+    ];
+
+    raw_request(
+        proxy.address(),
+        "GET",
+        "/api/public/branches",
+        &headers,
+        b"",
+    );
+
+    let request = upstream.single_request();
+    for name in [
+        "x-hop-named",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+    ] {
+        assert!(!request.has_header(name), "{name} reached upstream");
+    }
+    for value in request.header_values("connection") {
+        assert!(
+            !value.to_ascii_lowercase().contains("x-hop-named"),
+            "the client's Connection reached upstream: {value}"
+        );
+    }
+    assert_eq!(request.header("x-kept"), Some("yes"));
+}
+
+#[test]
+fn host_header_names_the_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    curl(&["-H", "Host: platform.rekaz.io.attacker.test", &url]);
+
+    let request = upstream.single_request();
+    assert_eq!(
+        request.header_values("host"),
+        [upstream.address().to_string()]
+    );
+}
+
+#[test]
+fn user_agent_is_the_proxys_by_default() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    curl(&["-A", "Python-urllib/3.12", &url]);
+
+    let expected = format!("rekaz-proxy/{}", env!("CARGO_PKG_VERSION"));
+    let request = upstream.single_request();
+    assert_eq!(request.header_values("user-agent"), [expected]);
+}
+
+#[test]
+fn user_agent_is_configurable() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env(
+            "REKAZ_PROXY__UPSTREAM__USER_AGENT",
+            "acme-bookings/2.1 (ops@acme.test)",
+        )
+        .start();
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    curl(&["-A", "curl/8.5.0", &url]);
+
+    let request = upstream.single_request();
+    assert_eq!(
+        request.header_values("user-agent"),
+        ["acme-bookings/2.1 (ops@acme.test)"]
+    );
+}
+
+#[test]
+fn end_to_end_headers_pass_unchanged() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let url = format!("{}/api/app/customer", proxy.url());
+    curl(&[
+        "-H",
+        "Accept: application/json, text/plain;q=0.5",
+        "-H",
+        "Accept-Language: ar",
+        "-H",
+        "X-Requested-With: XMLHttpRequest",
+        "-H",
+        "Content-Type: application/json; charset=utf-8",
+        "-H",
+        "X-Correlation-Id: order-42",
+        "--data-binary",
+        "{}",
+        &url,
+    ]);
+
+    let request = upstream.single_request();
+    assert_eq!(
+        request.header_values("accept"),
+        ["application/json, text/plain;q=0.5"]
+    );
+    assert_eq!(request.header_values("accept-language"), ["ar"]);
+    assert_eq!(
+        request.header_values("x-requested-with"),
+        ["XMLHttpRequest"]
+    );
+    assert_eq!(
+        request.header_values("content-type"),
+        ["application/json; charset=utf-8"]
+    );
+    assert_eq!(request.header_values("x-correlation-id"), ["order-42"]);
+}
+
+// Response headers and status.
+
+#[test]
+fn repeated_set_cookie_all_return() {
+    let reply = Reply::ok()
+        .header("Set-Cookie", "a=1; Path=/")
+        .header("Set-Cookie", "b=2; HttpOnly")
+        .header("Set-Cookie", "c=3; Secure");
+    let upstream = RecordingUpstream::replying(reply);
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    assert_eq!(
+        response.header_values("set-cookie"),
+        ["a=1; Path=/", "b=2; HttpOnly", "c=3; Secure"]
+    );
+}
+
+#[test]
+fn response_hop_headers_are_removed() {
+    let reply = Reply::ok()
+        .header("Connection", "X-Upstream-Hop")
+        .header("X-Upstream-Hop", "1")
+        .header("Keep-Alive", "timeout=5")
+        .header("Proxy-Authenticate", "Basic realm=upstream")
+        .header("X-Abp-Kept", "yes");
+    let upstream = RecordingUpstream::replying(reply);
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    assert_eq!(response.header("x-upstream-hop"), None);
+    assert_eq!(response.header("keep-alive"), None);
+    assert_eq!(response.header("proxy-authenticate"), None);
+    assert_eq!(response.header("x-abp-kept"), Some("yes"));
+}
+
+#[test]
+fn redirect_is_returned_not_followed() {
+    let elsewhere = RecordingUpstream::ok();
+    let location = format!("http://127.0.0.1:{}/landing", elsewhere.address().port());
+    let upstream = RecordingUpstream::replying(Reply::status(302).header("Location", &location));
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/orders/pay/42", proxy.url())]);
+
+    assert_eq!(response.status, 302);
+    assert_eq!(response.header("location"), Some(location.as_str()));
+    assert_eq!(elsewhere.connections(), 0, "the redirect was followed");
+}
+
+#[test]
+fn upstream_error_status_passes_through() {
+    let body = r#"{"error":{"code":null,"message":"Mobile number already exists"}}"#;
+    let reply = Reply::json(403, body).header("_AbpErrorFormat", "true");
+    let upstream = RecordingUpstream::replying(reply);
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/api/app/customer", proxy.url())]);
+
+    assert_eq!(response.status, 403);
+    assert_eq!(response.header("_abperrorformat"), Some("true"));
+    assert_eq!(response.text(), body);
+}
+
+#[test]
+fn head_response_has_no_body() {
+    let upstream = RecordingUpstream::start(|request| match request.method.as_str() {
+        "HEAD" => Reply::status(200)
+            .header("Content-Length", "1234")
+            .headers_only(),
+        _ => Reply::status(200).body("after head"),
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+    let address = proxy.address();
+
+    let pipelined = format!(
+        "HEAD /api/public/products HTTP/1.1\r\nHost: {address}\r\n\r\n\
+         GET /api/public/products HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = raw_http(address, pipelined.as_bytes());
+
+    let (head, rest) = parse_response(&answer, true);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("1234"));
+    let (next, _) = parse_response(rest, false);
+    assert_eq!(
+        next.text(),
+        "after head",
+        "bytes followed the HEAD response"
+    );
+}
+
+#[test]
+fn no_content_responses_have_no_body() {
+    let upstream = RecordingUpstream::start(|request| match request.target.as_str() {
+        "/no-content" => Reply::status(204).headers_only(),
+        "/not-modified" => Reply::status(304).header("ETag", "\"v1\"").headers_only(),
+        _ => Reply::status(200).body("last"),
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+    let address = proxy.address();
+
+    let pipelined = format!(
+        "PUT /no-content HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n\
+         GET /not-modified HTTP/1.1\r\nHost: {address}\r\nIf-None-Match: \"v1\"\r\n\r\n\
+         GET /last HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = raw_http(address, pipelined.as_bytes());
+
+    let (no_content, rest) = parse_response(&answer, false);
+    assert_eq!(no_content.status, 204);
+    assert_eq!(no_content.header("transfer-encoding"), None);
+    let (not_modified, rest) = parse_response(rest, false);
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(not_modified.header("etag"), Some("\"v1\""));
+    let (last, _) = parse_response(rest, false);
+    assert_eq!(last.text(), "last", "bytes followed a bodiless response");
+}
+
+// Failures of the proxy itself.
+
+#[test]
+fn unreachable_upstream_gets_502() {
+    let upstream = format!("http://127.0.0.1:{}", closed_port());
+    let proxy = ProxyProcess::start(&upstream);
+
+    let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    assert_proxy_error(&response, 502, "upstream_unreachable");
+    let line = wait_access_lines(&proxy, 1).remove(0);
+    assert_eq!(
+        log_field(&line, "status").and_then(Value::as_u64),
+        Some(502)
+    );
+}
+
+#[test]
+fn upstream_closing_early_gets_502() {
+    let upstream = RecordingUpstream::replying(Reply::close_without_answer());
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    assert_eq!(response.status, 502);
+    let body = response.json();
+    assert!(body["error"]["code"].is_string(), "no error code in {body}");
+}
+
+#[test]
+fn slow_upstream_gets_504() {
+    let gate = Gate::new();
+    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__UPSTREAM__TIMEOUT", "1s")
+        .start();
+
+    let response = curl(&[&format!("{}/api/public/products", proxy.url())]);
+    gate.open();
+
+    assert_proxy_error(&response, 504, "upstream_timeout");
+    let message = response.json()["error"]["message"].to_string();
+    assert!(message.contains("upstream.timeout"), "message: {message}");
+}
+
+#[test]
+fn oversized_body_gets_413() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__MAX_REQUEST_BODY_BYTES", "1000")
+        .start();
+
+    let url = format!("{}/api/public/customers", proxy.url());
+    let body = "x".repeat(1001);
+    let response = curl(&["--data-binary", &body, &url]);
+
+    assert_proxy_error(&response, 413, "body_too_large");
+    assert_eq!(upstream.connections(), 0, "the body reached upstream");
+    let line = wait_access_lines(&proxy, 1).remove(0);
+    assert_eq!(
+        log_field(&line, "status").and_then(Value::as_u64),
+        Some(413)
+    );
+}
+
+#[test]
+fn oversized_chunked_body_gets_413() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__MAX_REQUEST_BODY_BYTES", "1000")
+        .start();
+
+    let chunk = "y".repeat(600);
+    let body = format!("258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n");
+    let headers = [("Transfer-Encoding", "chunked")];
+    let response = raw_request(
+        proxy.address(),
+        "POST",
+        "/api/public/customers",
+        &headers,
+        body.as_bytes(),
+    );
+
+    assert_proxy_error(&response, 413, "body_too_large");
+    assert!(
+        upstream.requests().is_empty(),
+        "a whole body reached upstream"
+    );
+}
+
+// Logs.
+
+#[test]
+fn access_log_line_per_exchange() {
+    let upstream = RecordingUpstream::start(|request| match request.method.as_str() {
+        "POST" => Reply::json(201, r#"{"id":"c-1"}"#),
+        "DELETE" => Reply::status(404),
+        _ => Reply::ok(),
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+    let base = proxy.url();
+
+    curl(&[&format!("{base}/api/public/branches")]);
+    let created = curl(&[
+        "--data-binary",
+        "{}",
+        &format!("{base}/api/public/customers?mobileNumber=0501234567&skipCount=0"),
+    ]);
+    curl(&["-X", "DELETE", &format!("{base}/api/public/gone")]);
+
+    let lines = wait_access_lines(&proxy, 3);
+    let paths: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| log_field(line, "path").and_then(Value::as_str))
+        .collect();
+    assert_eq!(paths.len(), 3, "access lines: {lines:?}");
+    for path in [
+        "/api/public/branches",
+        "/api/public/customers?mobileNumber&skipCount",
+        "/api/public/gone",
+    ] {
+        let count = paths.iter().filter(|logged| **logged == path).count();
+        assert_eq!(count, 1, "access lines for {path}");
+    }
+
+    let post = lines
+        .iter()
+        .find(|line| log_field(line, "method").and_then(Value::as_str) == Some("POST"))
+        .expect("an access line for the POST");
+    assert_eq!(log_field(post, "status").and_then(Value::as_u64), Some(201));
+    let bytes = created.body.len() as u64;
+    assert_eq!(
+        log_field(post, "bytes").and_then(Value::as_u64),
+        Some(bytes)
+    );
+    assert!(
+        log_field(post, "upstream_ms").is_some_and(Value::is_u64),
+        "no upstream_ms in {post}"
+    );
+}
+
+#[test]
+fn query_values_stay_out_of_logs() {
+    let upstream = RecordingUpstream::start(|request| {
+        if request.target.contains("unauthorized") {
+            Reply::status(401)
+        } else {
+            Reply::ok()
+        }
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+    let base = proxy.url();
+    let query = "mobileNumber=0501234567";
+
+    curl(&[&format!("{base}/api/public/customers?{query}")]);
+    curl(&[&format!("{base}/api/public/unauthorized?{query}")]);
+    raw_get(proxy.address(), &format!("/api/../customers?{query}"));
+    wait_access_lines(&proxy, 3);
+
+    for line in proxy.logs() {
+        assert!(!line.contains("0501234567"), "query value logged: {line}");
+    }
+}
+
+#[test]
+fn unauthorized_logs_masked_key_diagnosis() {
+    let sandbox = SandboxProcess::start();
+    let proxy = ProxyProcess::builder(&sandbox.url())
+        .env("REKAZ_API_SECRET", WRONG_SECRET)
+        .start();
+
+    let response = curl(&[&format!("{}/api/public/customers", proxy.url())]);
+    assert_eq!(response.status, 401);
+
+    let diagnosis = proxy.wait_for_log(
+        |line| log_target(line).is_some_and(|target| target.starts_with("rekaz_proxy::diagnosis")),
+        PROCESS_TIMEOUT,
+    );
+    let text = diagnosis.to_string();
+    assert_eq!(diagnosis["level"], "WARN");
+    assert!(text.contains("env:REKAZ_API_SECRET"), "no source: {text}");
+    assert!(text.contains(&API_KEY[..4]), "no key hint: {text}");
+    assert!(
+        !text.contains(&API_KEY[..5]),
+        "more than 4 key characters: {text}"
+    );
+}
+
+// Shutdown.
+
+#[test]
+fn sigterm_finishes_request_in_flight() {
+    let gate = Gate::new();
+    let upstream =
+        RecordingUpstream::replying(Reply::json(200, r#"{"slow":true}"#).hold_until(&gate));
+    let mut proxy = ProxyProcess::start(&upstream.url());
+    let url = format!("{}/api/public/products", proxy.url());
+    let client = std::thread::spawn(move || curl(&[&url]));
+    upstream.wait_requests(1, PROCESS_TIMEOUT);
+
+    proxy.signal("TERM");
+    let deadline = Instant::now() + PROCESS_TIMEOUT;
+    while TcpStream::connect(proxy.address()).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        std::thread::yield_now();
+    }
+    gate.open();
+
+    let response = client.join().expect("the client thread");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.text(), r#"{"slow":true}"#);
+    let status = proxy.wait_exit(PROCESS_TIMEOUT);
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sigterm_when_idle_exits_zero() {
+    let upstream = RecordingUpstream::ok();
+    let mut proxy = ProxyProcess::start(&upstream.url());
+    curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    proxy.signal("TERM");
+
+    assert_eq!(proxy.wait_exit(PROCESS_TIMEOUT).code(), Some(0));
+}
+
+// Clients.
+
+#[test]
+fn python_client_round_trip() {
+    let upstream = RecordingUpstream::replying(Reply::json(201, r#"{"id":"c-7"}"#));
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = python_http_client(
+        "POST",
+        &format!("{}/api/public/customers", proxy.url()),
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ],
+        Some(br#"{"name":"Sara"}"#),
+    );
+
+    assert_eq!(response.status, 201);
+    assert_eq!(response.json()["id"], "c-7");
+    let request = upstream.single_request();
+    assert_eq!(request.body, br#"{"name":"Sara"}"#);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn python_client_passes_sandbox_cdn() {
+    let sandbox = SandboxProcess::start();
+    let proxy = ProxyProcess::start(&sandbox.url());
+
+    // http.client sends no User-Agent, which Rekaz's CDN rejects; the proxy adds its own.
+    let response = python_http_client(
+        "GET",
+        &format!("{}/api/public/branches", proxy.url()),
+        &[("Accept", "application/json")],
+        None,
+    );
+
+    assert_eq!(response.status, 200, "body: {}", response.text());
+    assert!(response.json().is_array(), "branches: {}", response.text());
+}
+
+#[test]
+fn curl_client_reaches_sandbox() {
+    let sandbox = SandboxProcess::start();
+    let proxy = ProxyProcess::start(&sandbox.url());
+
+    let response = curl(&[
+        "-H",
+        "Accept: application/json",
+        &format!("{}/api/public/products?maxResultCount=5", proxy.url()),
+    ]);
+
+    assert_eq!(response.status, 200, "body: {}", response.text());
+    assert!(
+        response.json()["items"].is_array(),
+        "products: {}",
+        response.text()
+    );
+}
+
+#[test]
+fn keep_alive_serves_several_requests() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let address = proxy.address();
+
+    let pipelined = format!(
+        "GET /one HTTP/1.1\r\nHost: {address}\r\n\r\n\
+         GET /two HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = raw_http(address, pipelined.as_bytes());
+
+    let (first, rest) = parse_response(&answer, false);
+    let (second, _) = parse_response(rest, false);
+    assert_eq!(first.status, 200);
+    assert_eq!(second.status, 200);
+    let targets: Vec<String> = upstream
+        .wait_requests(2, PROCESS_TIMEOUT)
+        .into_iter()
+        .map(|request| request.target)
+        .collect();
+    assert_eq!(targets, ["/one", "/two"]);
 }

@@ -233,9 +233,41 @@ pub fn raw_http(address: SocketAddr, request: &[u8]) -> Vec<u8> {
 
 /// Sends `GET <target>` over raw TCP, so the target reaches the proxy byte for byte.
 pub fn raw_get(address: SocketAddr, target: &str) -> HttpResponse {
-    let request = format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    let bytes = raw_http(address, request.as_bytes());
-    let (response, _) = parse_response(&bytes, false);
+    raw_request(address, "GET", target, &[], b"")
+}
+
+/// Sends one request over raw TCP with exactly the given header fields, after `Host`.
+///
+/// Adds `Connection: close` unless `headers` has a `Connection` field, which then must name
+/// `close`, and `Content-Length` when `body` is not empty and `headers` sets no framing.
+pub fn raw_request(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let has = |wanted: &str| {
+        headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(wanted))
+    };
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !has("connection") {
+        request.push_str("Connection: close\r\n");
+    }
+    if !body.is_empty() && !has("content-length") && !has("transfer-encoding") {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    let answer = raw_http(address, &bytes);
+    let (response, _) = parse_response(&answer, method == "HEAD");
     response
 }
 

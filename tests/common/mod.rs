@@ -15,7 +15,7 @@ pub mod upstream;
 
 pub use client::{
     assert_proxy_error, curl, curl_output, parse_response, python_http_client, raw_get, raw_http,
-    HttpResponse,
+    raw_request, HttpResponse,
 };
 pub use process::{
     log_field, log_message, log_target, ProcessBuilder, ProxyProcess, SandboxProcess, Stream,

@@ -316,6 +316,39 @@ impl ProxyProcess {
         }
     }
 
+    /// Waits until at least `count` JSON log lines match `predicate` and returns them all.
+    ///
+    /// Panics, showing the redacted output, when the process exits first or `timeout` passes.
+    pub fn wait_for_logs(
+        &self,
+        predicate: impl Fn(&Value) -> bool,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        let found = self.capture.wait_until(timeout, |captured| {
+            let lines: Vec<Value> = captured
+                .lines
+                .iter()
+                .filter_map(|(_, line)| parse_json(line))
+                .filter(|line| predicate(line))
+                .collect();
+            match lines.len() >= count {
+                true => Some(Ok(lines)),
+                false if captured.open_streams == 0 => Some(Err(lines.len())),
+                false => None,
+            }
+        });
+        match found {
+            Ok(Ok(lines)) => lines,
+            Ok(Err(seen)) => self.fail(&format!(
+                "exited after printing {seen} of {count} expected log lines"
+            )),
+            Err(_) => self.fail(&format!(
+                "printed fewer than {count} expected log lines within {timeout:?}"
+            )),
+        }
+    }
+
     /// Waits for a JSON log line whose message is `message`.
     pub fn wait_for_message(&self, message: &str, timeout: Duration) -> Value {
         self.wait_for_log(|line| log_message(line) == Some(message), timeout)
