@@ -6,7 +6,6 @@ mod exchange;
 mod forward;
 mod headers;
 mod in_flight;
-mod replay;
 mod request_body;
 mod target;
 mod upstream_error;
@@ -20,17 +19,16 @@ pub use error::ProxyError;
 pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
 pub use in_flight::InFlight;
 pub use request_body::HELD_BODY_MAX_BYTES;
-pub use upstream_error::error_chain;
 
 use crate::config::UpstreamSettings;
-use crate::auth::Authenticator;
+use crate::credentials::CredentialStore;
 use crate::diagnosis::Diagnostics;
 
 /// Shared state of the forwarding handler.
 pub struct ProxyState {
     client: reqwest::Client,
     upstream: UpstreamSettings,
-    auth: Arc<Authenticator>,
+    credentials: Arc<CredentialStore>,
     diagnostics: Arc<Diagnostics>,
     in_flight: InFlight,
     max_request_body: usize,
@@ -41,14 +39,14 @@ impl ProxyState {
     pub fn new(
         client: reqwest::Client,
         upstream: UpstreamSettings,
-        auth: Arc<Authenticator>,
+        credentials: Arc<CredentialStore>,
         diagnostics: Arc<Diagnostics>,
         max_request_body: usize,
     ) -> Self {
         ProxyState {
             client,
             upstream,
-            auth,
+            credentials,
             diagnostics,
             in_flight: InFlight::default(),
             max_request_body,
