@@ -8,6 +8,7 @@ use config::{Config, Environment, File, FileFormat};
 use super::error::ConfigError;
 use super::raw::RawConfig;
 use super::settings::Settings;
+use super::unknown_key;
 use crate::env::EnvVars;
 
 /// The documented defaults, also shipped as `config/default.toml`.
@@ -60,7 +61,10 @@ fn merge_layers(
         builder = builder.set_override(*key, value.as_str())?;
     }
 
-    Ok(builder.build()?.try_deserialize()?)
+    builder
+        .build()?
+        .try_deserialize()
+        .map_err(|error| unknown_key::locate(error, file, env))
 }
 
 /// Keeps only this program's variables, so unrelated ones never reach the parser.

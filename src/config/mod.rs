@@ -4,6 +4,7 @@ mod error;
 mod load;
 mod raw;
 mod settings;
+mod unknown_key;
 
 pub use error::ConfigError;
 pub use load::{load, Overrides, DEFAULT_CONFIG, ENV_PREFIX};

@@ -269,3 +269,7 @@ fn parse_log(raw: RawLog) -> Result<LogSettings, ConfigError> {
         level: raw.level,
     })
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;
