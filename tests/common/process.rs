@@ -188,6 +188,7 @@ impl ProcessBuilder {
     }
 
     /// Starts the process and waits until its ready line names the address it listens on.
+    /// The line may be JSON or text (`... rekaz-proxy listening ... listen=127.0.0.1:PORT`).
     ///
     /// Panics when the builder has no ready message, or the process exits or stays silent
     /// for [`PROCESS_TIMEOUT`].
@@ -196,16 +197,42 @@ impl ProcessBuilder {
             .ready_message
             .expect("only proxy and sandbox builders have a ready message; use spawn()");
         let mut process = self.spawn();
-        let ready = process.wait_for_message(message, PROCESS_TIMEOUT);
-        let listen = log_field(&ready, "listen")
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("ready line has no `listen` field: {ready}"));
-        let address = listen
-            .parse()
-            .unwrap_or_else(|error| panic!("`listen` is {listen:?}, not IP:PORT: {error}"));
-        process.address = Some(address);
+        let found = process.capture.wait_until(PROCESS_TIMEOUT, |captured| {
+            let address = captured
+                .lines
+                .iter()
+                .find_map(|(_, line)| ready_address(line, message));
+            match address {
+                Some(address) => Some(Ok(address)),
+                None if captured.open_streams == 0 => Some(Err(())),
+                None => None,
+            }
+        });
+        match found {
+            Ok(Ok(address)) => process.address = Some(address),
+            Ok(Err(())) => process.fail(&format!("exited before printing {message:?}")),
+            Err(_) => process.fail(&format!(
+                "printed no {message:?} line with a `listen` address within {PROCESS_TIMEOUT:?}"
+            )),
+        }
         process
     }
+}
+
+/// The `listen` address of a ready line carrying `message`, in JSON or text format.
+fn ready_address(line: &str, message: &str) -> Option<SocketAddr> {
+    if let Some(json) = parse_json(line) {
+        if log_message(&json) != Some(message) {
+            return None;
+        }
+        return log_field(&json, "listen")?.as_str()?.parse().ok();
+    }
+    if !line.contains(message) {
+        return None;
+    }
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix("listen="))
+        .and_then(|address| address.trim_matches('"').parse().ok())
 }
 
 fn read_lines(
