@@ -929,3 +929,23 @@ fn keep_alive_serves_several_requests() {
         .collect();
     assert_eq!(targets, ["/one", "/two"]);
 }
+
+#[test]
+fn read_timeout_names_its_seconds() {
+    let gate = Gate::new();
+    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__UPSTREAM__READ_TIMEOUT", "1s")
+        .start();
+
+    let response = curl(&[&format!("{}/api/public/products", proxy.url())]);
+    gate.open();
+
+    assert_proxy_error(&response, 504, "upstream_timeout");
+    let message = response.json()["error"]["message"].to_string();
+    assert!(message.contains("within 1 s"), "message: {message}");
+    assert!(
+        message.contains("upstream.read_timeout"),
+        "message: {message}"
+    );
+}

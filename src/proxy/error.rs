@@ -39,9 +39,13 @@ pub enum ProxyError {
     },
 
     /// Rekaz sent no response headers in time.
-    #[error("the Rekaz API did not answer within {seconds} s (upstream.timeout)")]
+    #[error(
+        "the Rekaz API did not answer within {seconds} s; if Rekaz is this slow, raise \
+         upstream.timeout (the wait for the response) or upstream.read_timeout (the longest \
+         pause between two reads), whichever is set to {seconds} s"
+    )]
     UpstreamTimeout {
-        /// The configured timeout in seconds.
+        /// The timeout that expired, in seconds.
         seconds: f64,
     },
 

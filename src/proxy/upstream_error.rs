@@ -14,9 +14,21 @@ pub fn classify_send_error(error: reqwest::Error, state: &ProxyState) -> ProxyEr
             limit: state.max_request_body,
         };
     }
+    // reqwest 0.12 reports a connect timeout as both a connect and a timeout error.
+    if error.is_timeout() && error.is_connect() {
+        return ProxyError::UpstreamUnreachable {
+            upstream: state.upstream.url.to_string(),
+            cause: format!(
+                "no connection within {} s (upstream.connect_timeout)",
+                state.upstream.connect_timeout.as_secs_f64()
+            ),
+        };
+    }
+    // Any other timeout from reqwest is its read timeout, which also bounds the wait for
+    // response headers; `upstream.timeout` is enforced around the send, in the handler.
     if error.is_timeout() {
         return ProxyError::UpstreamTimeout {
-            seconds: state.upstream.connect_timeout.as_secs_f64(),
+            seconds: state.upstream.read_timeout.as_secs_f64(),
         };
     }
     if error.is_connect() {
