@@ -80,6 +80,11 @@ pub struct SandboxOptions {
     /// Lifetime of access tokens issued by /connect/token, such as 3600s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3600s")]
     pub token_lifetime: Duration,
+
+    /// Accept the password grant on /connect/token for the user read from credentials.username
+    /// and credentials.password (by default the variables REKAZ_USERNAME and REKAZ_PASSWORD).
+    #[arg(long)]
+    pub password_grant: bool,
 }
 
 impl GlobalOptions {

@@ -5,12 +5,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod diagnosis;
 pub mod env;
+pub mod hardening;
 pub mod logging;
 pub mod proxy;
 pub mod sandbox;

@@ -10,8 +10,11 @@ use axum::Router;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
+use crate::auth::Authenticator;
 use crate::config::{ConfigError, Settings};
-use crate::credentials::{CredentialError, CredentialStore};
+use crate::credentials::rotation::Rotation;
+use crate::credentials::token::TokenEndpoint;
+use crate::credentials::{AuthMode, CredentialError, CredentialStore};
 use crate::diagnosis::Diagnostics;
 use crate::env::EnvVars;
 use crate::proxy::{self, build_client, ClientError, ProxyState};
@@ -36,6 +39,14 @@ pub enum StartError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// The admin address could not be bound.
+    #[error("cannot listen on {address} for health probes: {source}; pick a free port with `admin.listen`, or set it empty to turn the admin listener off")]
+    AdminBind {
+        /// The address.
+        address: SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
 }
 
 /// A proxy built from settings, ready to serve.
@@ -44,27 +55,71 @@ pub struct App {
     pub settings: Settings,
     /// The credentials in use; reload them through this handle.
     pub credentials: Arc<CredentialStore>,
+    /// The headers each request gets, Basic or Bearer, and readiness.
+    pub auth: Arc<Authenticator>,
     /// The forwarding handler's state.
     pub state: Arc<ProxyState>,
 }
 
 impl App {
-    /// Reads the credentials and builds the upstream client.
-    pub fn build(settings: Settings, env: EnvVars) -> Result<App, StartError> {
-        let credentials = Arc::new(CredentialStore::load(settings.credentials.clone(), env)?);
+    /// Reads the credentials (running `command:` sources) and builds the upstream client. In
+    /// token mode no token is requested yet: [`App::start_background`] does that.
+    pub async fn build(settings: Settings, env: EnvVars) -> Result<App, StartError> {
+        let credentials = Arc::new(CredentialStore::load(settings.credentials.clone(), env).await?);
         let client = build_client(&settings.upstream)?;
-        let state = Arc::new(ProxyState::new(
-            client,
-            settings.upstream.clone(),
+        let endpoint = TokenEndpoint::new(
+            client.clone(),
+            &settings.upstream.url,
+            settings.auth.client_id.clone(),
+            settings.auth.scope.clone(),
+            settings.upstream.user_agent.clone(),
+            settings.upstream.timeout,
+        );
+        let auth = Arc::new(Authenticator::new(
             Arc::clone(&credentials),
+            endpoint,
+            settings.auth.refresh_margin,
+        ));
+        let state = Arc::new(ProxyState::new(
+            client.clone(),
+            settings.upstream.clone(),
+            Arc::clone(&auth),
             Arc::new(Diagnostics::new()),
             settings.limits.max_request_body_bytes,
         ));
         Ok(App {
             settings,
             credentials,
+            auth,
             state,
         })
+    }
+
+    /// Starts what keeps the credentials current: the secret file watch, the SIGHUP handler,
+    /// the command interval and, in token mode, the token refresher. Dropping the result stops
+    /// them.
+    pub fn start_background(&self) -> Rotation {
+        let mut rotation = Rotation::start(&self.credentials);
+        if let Some(tokens) = self.auth.tokens() {
+            rotation.add_task(tokens.spawn_refresher());
+        }
+        rotation
+    }
+
+    /// The admin router with `/healthz` and `/readyz`.
+    pub fn admin_router(&self) -> Router {
+        crate::admin::router(Arc::clone(&self.auth))
+    }
+
+    /// Binds `admin.listen`; `None` when it is empty.
+    pub async fn bind_admin(&self) -> Result<Option<TcpListener>, StartError> {
+        let Some(address) = self.settings.admin.listen else {
+            return Ok(None);
+        };
+        TcpListener::bind(address)
+            .await
+            .map(Some)
+            .map_err(|source| StartError::AdminBind { address, source })
     }
 
     /// The proxy's router.
@@ -80,20 +135,40 @@ impl App {
             .map_err(|source| StartError::Bind { address, source })
     }
 
-    /// Logs what the proxy is about to use, once, with no secret.
-    pub fn log_start(&self, address: SocketAddr) {
+    /// Logs what the proxy is about to use, once, with no secret. `admin` is the admin
+    /// listener's address, if it runs.
+    pub fn log_start(&self, address: SocketAddr, admin: Option<SocketAddr>) {
         let credentials = self.credentials.current();
-        tracing::info!(
-            version = env!("CARGO_PKG_VERSION"),
-            listen = %address,
-            upstream = %self.settings.upstream.url,
-            key = %credentials.key_hint,
-            key_source = %credentials.report.api_key,
-            secret_source = %credentials.report.api_secret,
-            tenant_id = %credentials.tenant_id,
-            tenant_source = %credentials.report.tenant_id,
-            "rekaz-proxy listening"
-        );
+        let admin = admin.map(|admin| admin.to_string());
+        let report = &credentials.report;
+        match credentials.mode {
+            AuthMode::Basic => tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                listen = %address,
+                admin,
+                upstream = %self.settings.upstream.url,
+                auth_mode = "basic",
+                key = %credentials.key_hint,
+                key_source = %report.api_key,
+                secret_source = %report.api_secret,
+                tenant_id = %credentials.tenant_id,
+                tenant_source = %report.tenant_id,
+                "rekaz-proxy listening"
+            ),
+            AuthMode::Token => tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                listen = %address,
+                admin,
+                upstream = %self.settings.upstream.url,
+                auth_mode = "token",
+                user = %credentials.key_hint,
+                username_source = report.username.as_deref(),
+                password_source = report.password.as_deref(),
+                tenant_id = %credentials.tenant_id,
+                tenant_source = %report.tenant_id,
+                "rekaz-proxy listening"
+            ),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use http::StatusCode;
 
 use crate::cli::{CheckOptions, GlobalOptions};
 use crate::config::Settings;
-use crate::credentials::ActiveCredentials;
+use crate::credentials::{ActiveCredentials, AuthMode};
 use crate::env::EnvVars;
 use crate::server::App;
 
@@ -22,7 +22,7 @@ pub async fn check(global: &GlobalOptions, options: &CheckOptions, env: EnvVars)
     crate::logging::init(&settings.log);
     print_settings(&settings);
 
-    let app = match App::build(settings, env) {
+    let app = match App::build(settings, env).await {
         Ok(app) => app,
         Err(error) => {
             println!("FAIL  {error}");
@@ -36,7 +36,10 @@ pub async fn check(global: &GlobalOptions, options: &CheckOptions, env: EnvVars)
         println!("OK    configuration and credentials are valid (Rekaz not asked: --offline)");
         return ExitCode::SUCCESS;
     }
-    probe(&app).await
+    match credentials.mode {
+        AuthMode::Basic => probe(&app).await,
+        AuthMode::Token => probe_token(&app).await,
+    }
 }
 
 fn print_settings(settings: &Settings) {
@@ -48,11 +51,29 @@ fn print_settings(settings: &Settings) {
 
 fn print_credentials(credentials: &ActiveCredentials) {
     let report = &credentials.report;
-    println!(
-        "api key           {} (from {})",
-        credentials.key_hint, report.api_key
-    );
-    println!("api secret        ******** (from {})", report.api_secret);
+    match credentials.mode {
+        AuthMode::Basic => {
+            println!("auth mode         basic");
+            println!(
+                "api key           {} (from {})",
+                credentials.key_hint, report.api_key
+            );
+            println!("api secret        ******** (from {})", report.api_secret);
+        }
+        AuthMode::Token => {
+            let source = |source: &Option<String>| source.clone().unwrap_or_default();
+            println!("auth mode         token");
+            println!(
+                "username          {} (from {})",
+                credentials.key_hint,
+                source(&report.username)
+            );
+            println!(
+                "password          ******** (from {})",
+                source(&report.password)
+            );
+        }
+    }
     println!(
         "tenant id         {} (from {})",
         credentials.tenant_id, report.tenant_id
@@ -62,6 +83,31 @@ fn print_credentials(credentials: &ActiveCredentials) {
     }
     for value in &report.surrounding_whitespace {
         println!("warning           the {value} begins or ends with a space or tab");
+    }
+}
+
+/// Asks the token endpoint for a token, which proves the username, password and tenant id.
+async fn probe_token(app: &App) -> ExitCode {
+    let Some(tokens) = app.auth.tokens() else {
+        println!("FAIL  token mode is configured but no token manager runs");
+        return ExitCode::FAILURE;
+    };
+    match tokens.token().await {
+        Ok(token) => {
+            let lifetime = token
+                .expires_at()
+                .saturating_duration_since(std::time::Instant::now());
+            println!(
+                "OK    Rekaz issued an access token ({}, valid for {} s)",
+                tokens.endpoint().url(),
+                lifetime.as_secs()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            println!("FAIL  {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -288,7 +288,7 @@ async fn start_proxy(
         ("upstream.url", upstream.to_owned()),
     ];
     let settings = config::load(None, &env, &overrides)?;
-    let app = App::build(settings, env)?;
+    let app = App::build(settings, env).await?;
     let listener = app.bind().await?;
     let address = listener.local_addr()?;
 

@@ -14,25 +14,42 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
     };
     crate::logging::init(&settings.log);
 
-    let app = match App::build(settings, env) {
+    let app = match App::build(settings, env).await {
         Ok(app) => app,
         Err(error) => {
             tracing::error!(%error, "cannot start");
             return ExitCode::FAILURE;
         }
     };
-    let listener = match app.bind().await {
-        Ok(listener) => listener,
-        Err(error) => {
+    let listeners = match (app.bind().await, app.bind_admin().await) {
+        (Ok(listener), Ok(admin)) => (listener, admin),
+        (Err(error), _) | (_, Err(error)) => {
             tracing::error!(%error, "cannot start");
             return ExitCode::FAILURE;
         }
     };
+    let (listener, admin) = listeners;
     let address = listener.local_addr().unwrap_or(app.settings.listen);
-    app.log_start(address);
+    let admin_address = admin.as_ref().and_then(|admin| admin.local_addr().ok());
+
+    // Started before the ready line, so a SIGHUP sent once it is printed is handled.
+    let _background = app.start_background();
+    let admin_server = admin.map(|admin| {
+        let router = app.admin_router();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(admin, router).await {
+                tracing::error!(%error, "admin listener failed; health probes get no answer");
+            }
+        })
+    });
+    app.log_start(address, admin_address);
 
     let grace = app.settings.limits.shutdown_grace;
-    match serve(listener, app.router(), shutdown_signal(), grace).await {
+    let served = serve(listener, app.router(), shutdown_signal(), grace).await;
+    if let Some(admin_server) = admin_server {
+        admin_server.abort();
+    }
+    match served {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

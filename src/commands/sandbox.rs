@@ -23,7 +23,7 @@ pub async fn sandbox(global: &GlobalOptions, options: &SandboxOptions, env: EnvV
     };
     crate::logging::init(&settings.log);
 
-    let config = match sandbox_config(&settings.credentials, options, &env) {
+    let config = match sandbox_config(&settings.credentials, options, &env).await {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "cannot start the sandbox");
@@ -58,19 +58,25 @@ pub async fn sandbox(global: &GlobalOptions, options: &SandboxOptions, env: EnvV
     }
 }
 
-fn sandbox_config(
+async fn sandbox_config(
     specs: &CredentialSpecs,
     options: &SandboxOptions,
     env: &EnvVars,
 ) -> Result<SandboxConfig, CredentialError> {
-    let api_key: SecretString = specs.api_key.read(env)?.value;
-    let api_secret: SecretString = specs.api_secret.read(env)?.value;
-    let tenant = specs.tenant_id.read(env)?.value;
+    let api_key: SecretString = specs.api_key.read(env).await?.value;
+    let api_secret: SecretString = specs.api_secret.read(env).await?.value;
+    let tenant = specs.tenant_id.read(env).await?.value;
     let tenant_id = secrecy::ExposeSecret::expose_secret(&tenant).to_owned();
 
     let mut config = SandboxConfig::new(api_key, api_secret, tenant_id);
     config.latency = options.latency;
     config.app_requires_token = options.app_requires_token;
     config.token_lifetime = options.token_lifetime;
+    if options.password_grant {
+        let username = specs.username.read(env).await?.value;
+        let password = specs.password.read(env).await?.value;
+        let username = secrecy::ExposeSecret::expose_secret(&username).to_owned();
+        config.token_user = Some((username, password));
+    }
     Ok(config)
 }

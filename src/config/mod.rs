@@ -1,11 +1,13 @@
 //! Configuration: raw layers parsed, then validated into [`Settings`].
 
+mod credentials;
 mod error;
 mod load;
 mod raw;
 mod settings;
 mod unknown_key;
 
+pub use credentials::AuthSettings;
 pub use error::ConfigError;
 pub use load::{load, Overrides, DEFAULT_CONFIG, ENV_PREFIX};
-pub use settings::{Limits, LogFormat, LogSettings, Settings, UpstreamSettings};
+pub use settings::{AdminSettings, Limits, LogFormat, LogSettings, Settings, UpstreamSettings};

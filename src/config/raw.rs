@@ -9,6 +9,8 @@ pub(crate) struct RawConfig {
     pub listen: String,
     pub upstream: RawUpstream,
     pub credentials: RawCredentials,
+    pub auth: RawAuth,
+    pub admin: RawAdmin,
     pub limits: RawLimits,
     pub log: RawLog,
 }
@@ -27,13 +29,32 @@ pub(crate) struct RawUpstream {
 }
 
 /// Credential source specifications; these are references such as `env:NAME`, never values,
-/// except a literal tenant id.
+/// except a literal tenant id or username.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCredentials {
     pub api_key: String,
     pub api_secret: String,
     pub tenant_id: String,
+    pub username: String,
+    pub password: String,
+    pub command_timeout: String,
+    pub command_interval: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    pub mode: String,
+    pub client_id: String,
+    pub scope: String,
+    pub refresh_margin: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    pub listen: String,
 }
 
 #[derive(Debug, Deserialize)]

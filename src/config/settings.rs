@@ -7,9 +7,10 @@ use std::time::Duration;
 use http::HeaderValue;
 use reqwest::Url;
 
+use super::credentials::{parse_auth, parse_credentials, AuthSettings};
 use super::error::ConfigError;
-use super::raw::{RawConfig, RawLimits, RawLog, RawUpstream};
-use crate::credentials::{CredentialSpecs, Source};
+use super::raw::{RawAdmin, RawConfig, RawLimits, RawLog, RawUpstream};
+use crate::credentials::CredentialSpecs;
 use crate::env::EnvVars;
 
 /// Everything the proxy needs to start, already checked.
@@ -19,8 +20,12 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where and how requests are forwarded.
     pub upstream: UpstreamSettings,
-    /// Where the API key, secret and tenant id are read from.
+    /// Where the credential values are read from, and which of them `auth.mode` uses.
     pub credentials: CredentialSpecs,
+    /// How token mode obtains tokens.
+    pub auth: AuthSettings,
+    /// The admin listener for health probes.
+    pub admin: AdminSettings,
     /// Size and time limits.
     pub limits: Limits,
     /// Log format and filter.
@@ -46,6 +51,13 @@ pub struct UpstreamSettings {
     pub pool_max_idle: usize,
     /// How long an idle pooled connection is kept.
     pub pool_idle_timeout: Duration,
+}
+
+/// The admin listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// Address serving `/healthz` and `/readyz`; `None` when `admin.listen` is empty.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Size and time limits.
@@ -80,7 +92,9 @@ impl Settings {
         Ok(Settings {
             listen: parse_listen(&raw.listen)?,
             upstream: parse_upstream(raw.upstream)?,
-            credentials: parse_credentials(&raw.credentials, env)?,
+            credentials: parse_credentials(&raw.credentials, &raw.auth, env)?,
+            auth: parse_auth(raw.auth)?,
+            admin: parse_admin(raw.admin)?,
             limits: parse_limits(raw.limits)?,
             log: parse_log(raw.log)?,
         })
@@ -94,6 +108,22 @@ fn parse_listen(value: &str) -> Result<SocketAddr, ConfigError> {
             value,
             "expected IP:PORT such as 127.0.0.1:8080 (a host name is not accepted)",
         )
+    })
+}
+
+fn parse_admin(raw: RawAdmin) -> Result<AdminSettings, ConfigError> {
+    if raw.listen.is_empty() {
+        return Ok(AdminSettings { listen: None });
+    }
+    let listen = raw.listen.parse().map_err(|_| {
+        ConfigError::invalid(
+            "admin.listen",
+            &raw.listen,
+            "expected IP:PORT such as 127.0.0.1:9090, or empty to turn the admin listener off",
+        )
+    })?;
+    Ok(AdminSettings {
+        listen: Some(listen),
     })
 }
 
@@ -164,7 +194,7 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn parse_duration(key: &'static str, value: &str) -> Result<Duration, ConfigError> {
+pub(super) fn parse_duration(key: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let duration = humantime::parse_duration(value).map_err(|error| {
         ConfigError::invalid(
             key,
@@ -208,27 +238,6 @@ fn parse_ca_bundle(value: &str) -> Result<Option<PathBuf>, ConfigError> {
         ));
     }
     Ok(Some(path))
-}
-
-fn parse_credentials(
-    raw: &super::raw::RawCredentials,
-    env: &EnvVars,
-) -> Result<CredentialSpecs, ConfigError> {
-    Ok(CredentialSpecs {
-        api_key: Source::from_setting("credentials.api_key", &raw.api_key, "REKAZ_API_KEY", env)?,
-        api_secret: Source::from_setting(
-            "credentials.api_secret",
-            &raw.api_secret,
-            "REKAZ_API_SECRET",
-            env,
-        )?,
-        tenant_id: Source::from_setting(
-            "credentials.tenant_id",
-            &raw.tenant_id,
-            "REKAZ_TENANT_ID",
-            env,
-        )?,
-    })
 }
 
 fn parse_limits(raw: RawLimits) -> Result<Limits, ConfigError> {

@@ -9,14 +9,21 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::error::CredentialError;
 use super::source::SourceValue;
-use super::CredentialSpecs;
+use super::validate::{invalid, validate_key, validate_tenant, validate_text};
+use super::{AuthMode, CredentialSpecs};
 use crate::env::EnvVars;
+
+/// What `SourceReport` shows for a value the configured mode does not read.
+const NOT_USED: &str = "not used in this auth.mode";
 
 /// Headers to inject, plus what the logs may say about them.
 pub struct ActiveCredentials {
-    authorization: HeaderValue,
+    login: Login,
     tenant: HeaderValue,
-    /// Masked form of the API key, safe for logs (`ab12…`).
+    generation: u64,
+    /// Which values were read and which header they give.
+    pub mode: AuthMode,
+    /// Masked form of the API key, or of the username in token mode; safe for logs (`ab12…`).
     pub key_hint: String,
     /// The tenant id; not secret.
     pub tenant_id: String,
@@ -24,54 +31,187 @@ pub struct ActiveCredentials {
     pub report: SourceReport,
 }
 
+/// The secret part of the credentials.
+enum Login {
+    /// The API key and secret, with the Basic header built from them.
+    ApiKey {
+        authorization: HeaderValue,
+        key: SecretString,
+        secret: SecretString,
+    },
+    /// The username and password of the password grant.
+    Password(PasswordLogin),
+}
+
+/// The username and password that token mode exchanges for an access token.
+pub struct PasswordLogin {
+    username: SecretString,
+    password: SecretString,
+}
+
 /// Where each credential value came from and what was done to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceReport {
-    /// Source of the API key, as `env:NAME` or `file:/path`.
+    /// Source of the API key, as `env:NAME`, `file:/path` or `command:...`.
     pub api_key: String,
     /// Source of the API secret.
     pub api_secret: String,
     /// Source of the tenant id.
     pub tenant_id: String,
-    /// Values whose trailing CR/LF was removed (`API key`, `API secret`, `tenant id`).
+    /// Source of the username, in token mode.
+    pub username: Option<String>,
+    /// Source of the password, in token mode.
+    pub password: Option<String>,
+    /// Values whose trailing CR/LF was removed (`API key`, `API secret`, `tenant id`, ...).
     pub line_endings_removed: Vec<&'static str>,
     /// Values that begin or end with a space or tab, which Rekaz will not ignore.
     pub surrounding_whitespace: Vec<&'static str>,
 }
 
 impl ActiveCredentials {
-    /// Reads every source and builds the headers. Fails on the first unreadable or invalid
-    /// value, naming its source.
-    pub fn read(specs: &CredentialSpecs, env: &EnvVars) -> Result<Self, CredentialError> {
-        let key = specs.api_key.read(env)?;
-        let secret = specs.api_secret.read(env)?;
-        let tenant = specs.tenant_id.read(env)?;
+    /// Reads every source the mode uses and builds the headers. Fails on the first unreadable
+    /// or invalid value, naming its source.
+    pub async fn read(specs: &CredentialSpecs, env: &EnvVars) -> Result<Self, CredentialError> {
+        match specs.mode {
+            AuthMode::Basic => Self::read_api_key(specs, env).await,
+            AuthMode::Token => Self::read_password_login(specs, env).await,
+        }
+    }
 
-        let key_source = specs.api_key.to_string();
-        let tenant_source = specs.tenant_id.to_string();
+    async fn read_api_key(specs: &CredentialSpecs, env: &EnvVars) -> Result<Self, CredentialError> {
+        let key = specs.api_key.read(env).await?;
+        let secret = specs.api_secret.read(env).await?;
+        let tenant = specs.tenant_id.read(env).await?;
+        let sources =
+            [&specs.api_key, &specs.api_secret, &specs.tenant_id].map(|source| source.to_string());
+        Self::from_api_key_values(key, secret, tenant, sources)
+    }
+
+    /// Builds Basic-mode credentials from values the caller already holds, such as an embedding
+    /// program's own secret store or a test. The report names their source as `literal`.
+    pub fn from_api_key(
+        api_key: &str,
+        api_secret: &str,
+        tenant_id: &str,
+    ) -> Result<Self, CredentialError> {
+        let value = |text: &str| SourceValue {
+            value: SecretString::from(text.to_owned()),
+            line_ending_removed: false,
+        };
+        let sources = ["literal", "literal", "literal"].map(str::to_owned);
+        Self::from_api_key_values(value(api_key), value(api_secret), value(tenant_id), sources)
+    }
+
+    /// Checks the values and builds the Basic header. `sources` names the sources of the key,
+    /// the secret and the tenant id, in that order.
+    fn from_api_key_values(
+        key: SourceValue,
+        secret: SourceValue,
+        tenant: SourceValue,
+        sources: [String; 3],
+    ) -> Result<Self, CredentialError> {
+        let [key_source, secret_source, tenant_source] = sources;
         validate_key(key.value.expose_secret(), &key_source)?;
-        validate_secret(secret.value.expose_secret(), &specs.api_secret.to_string())?;
-        let tenant_id = validate_tenant(tenant.value.expose_secret(), &tenant_source)?;
-
+        validate_text("API secret", secret.value.expose_secret(), &secret_source)?;
+        let values = [
+            (&key, "API key"),
+            (&secret, "API secret"),
+            (&tenant, "tenant id"),
+        ];
         let report = SourceReport {
             api_key: key_source,
-            api_secret: specs.api_secret.to_string(),
+            api_secret: secret_source,
             tenant_id: tenant_source,
-            line_endings_removed: flagged(&key, &secret, &tenant, |v| v.line_ending_removed),
-            surrounding_whitespace: flagged(&key, &secret, &tenant, has_surrounding_whitespace),
+            username: None,
+            password: None,
+            line_endings_removed: flagged(&values, |value| value.line_ending_removed),
+            surrounding_whitespace: flagged(&values, has_surrounding_whitespace),
+        };
+        let login = Login::ApiKey {
+            authorization: basic_header(&key.value, &secret.value),
+            key: key.value,
+            secret: secret.value,
+        };
+        Self::assemble(AuthMode::Basic, login, &tenant, report)
+    }
+
+    async fn read_password_login(
+        specs: &CredentialSpecs,
+        env: &EnvVars,
+    ) -> Result<Self, CredentialError> {
+        let username = specs.username.read(env).await?;
+        let password = specs.password.read(env).await?;
+        let tenant = specs.tenant_id.read(env).await?;
+
+        let username_source = specs.username.to_string();
+        let password_source = specs.password.to_string();
+        validate_text("username", username.value.expose_secret(), &username_source)?;
+        validate_text("password", password.value.expose_secret(), &password_source)?;
+        let values = [
+            (&username, "username"),
+            (&password, "password"),
+            (&tenant, "tenant id"),
+        ];
+        let report = SourceReport {
+            api_key: NOT_USED.to_owned(),
+            api_secret: NOT_USED.to_owned(),
+            tenant_id: specs.tenant_id.to_string(),
+            username: Some(username_source),
+            password: Some(password_source),
+            line_endings_removed: flagged(&values, |value| value.line_ending_removed),
+            surrounding_whitespace: flagged(&values, has_surrounding_whitespace),
+        };
+        let login = Login::Password(PasswordLogin {
+            username: username.value,
+            password: password.value,
+        });
+        Self::assemble(AuthMode::Token, login, &tenant, report)
+    }
+
+    fn assemble(
+        mode: AuthMode,
+        login: Login,
+        tenant: &SourceValue,
+        report: SourceReport,
+    ) -> Result<Self, CredentialError> {
+        let tenant_id = validate_tenant(tenant.value.expose_secret(), &report.tenant_id)?;
+        let tenant = HeaderValue::from_str(&tenant_id).map_err(|_| {
+            invalid(
+                "tenant id",
+                &report.tenant_id,
+                "is not a valid header value",
+            )
+        })?;
+        let key_hint = match &login {
+            Login::ApiKey { key, .. } => mask_key(key.expose_secret()),
+            Login::Password(login) => mask_key(login.username.expose_secret()),
         };
         Ok(ActiveCredentials {
-            authorization: basic_header(&key.value, &secret.value),
-            tenant: HeaderValue::from_str(&tenant_id).map_err(|_| invalid_tenant(&report))?,
-            key_hint: mask_key(key.value.expose_secret()),
+            login,
+            tenant,
+            generation: 0,
+            mode,
+            key_hint,
             tenant_id,
             report,
         })
     }
 
-    /// The `Authorization: Basic ...` value, marked sensitive so hyper and tracing hide it.
-    pub(crate) fn authorization(&self) -> &HeaderValue {
-        &self.authorization
+    /// The `Authorization: Basic ...` value, marked sensitive so hyper and tracing hide it;
+    /// `None` in token mode.
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        match &self.login {
+            Login::ApiKey { authorization, .. } => Some(authorization),
+            Login::Password(_) => None,
+        }
+    }
+
+    /// The username and password, in token mode.
+    pub fn password_login(&self) -> Option<&PasswordLogin> {
+        match &self.login {
+            Login::ApiKey { .. } => None,
+            Login::Password(login) => Some(login),
+        }
     }
 
     /// The `__tenant` header value.
@@ -79,9 +219,71 @@ impl ActiveCredentials {
         &self.tenant
     }
 
-    /// Returns whether `other` would send the same headers.
+    /// Which reload of the store produced these credentials: 0 at start, then one more for
+    /// every change.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub(crate) fn set_generation(&mut self, generation: u64) {
+        self.generation = generation;
+    }
+
+    /// Returns whether `other` holds the same values.
     pub fn same_values(&self, other: &ActiveCredentials) -> bool {
-        self.authorization == other.authorization && self.tenant == other.tenant
+        self.changed_values(other).is_empty()
+    }
+
+    /// Names the values that differ between `self` and `other`, such as `["API secret"]`.
+    pub fn changed_values(&self, other: &ActiveCredentials) -> Vec<&'static str> {
+        let mut changed = match (&self.login, &other.login) {
+            (
+                Login::ApiKey { key, secret, .. },
+                Login::ApiKey {
+                    key: other_key,
+                    secret: other_secret,
+                    ..
+                },
+            ) => [
+                ("API key", key, other_key),
+                ("API secret", secret, other_secret),
+            ]
+            .into_iter()
+            .filter(|(_, left, right)| left.expose_secret() != right.expose_secret())
+            .map(|(name, _, _)| name)
+            .collect(),
+            (Login::Password(login), Login::Password(other_login)) => {
+                login.changed_values(other_login)
+            }
+            _ => vec!["auth.mode"],
+        };
+        if self.tenant != other.tenant {
+            changed.push("tenant id");
+        }
+        changed
+    }
+}
+
+impl PasswordLogin {
+    /// The username. Not secret, but kept out of logs like a secret all the same.
+    pub fn username(&self) -> &SecretString {
+        &self.username
+    }
+
+    /// The password.
+    pub fn password(&self) -> &SecretString {
+        &self.password
+    }
+
+    fn changed_values(&self, other: &PasswordLogin) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.username.expose_secret() != other.username.expose_secret() {
+            changed.push("username");
+        }
+        if self.password.expose_secret() != other.password.expose_secret() {
+            changed.push("password");
+        }
+        changed
     }
 }
 
@@ -90,10 +292,23 @@ impl fmt::Debug for ActiveCredentials {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("ActiveCredentials")
+            .field("mode", &self.mode)
             .field("authorization", &"<redacted>")
             .field("key_hint", &self.key_hint)
             .field("tenant_id", &self.tenant_id)
+            .field("generation", &self.generation)
             .field("report", &self.report)
+            .finish()
+    }
+}
+
+/// Never prints the username or the password.
+impl fmt::Debug for PasswordLogin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("PasswordLogin")
+            .field("username", &mask_key(self.username.expose_secret()))
+            .field("password", &"<redacted>")
             .finish()
     }
 }
@@ -120,81 +335,18 @@ pub(crate) fn mask_key(key: &str) -> String {
     format!("{prefix}…")
 }
 
-fn validate_key(key: &str, source: &str) -> Result<(), CredentialError> {
-    if key.contains(':') {
-        return Err(invalid("API key", source, "contains ':', which Basic authentication uses to separate key and secret; check that key and secret are not joined or swapped"));
-    }
-    reject_control_characters("API key", key, source)
-}
-
-fn validate_secret(secret: &str, source: &str) -> Result<(), CredentialError> {
-    reject_control_characters("API secret", secret, source)
-}
-
-fn validate_tenant(tenant: &str, source: &str) -> Result<String, CredentialError> {
-    let tenant = tenant.trim();
-    if uuid::Uuid::try_parse(tenant).is_err() {
-        return Err(CredentialError::Invalid {
-            what: "tenant id",
-            source_name: source.to_owned(),
-            problem: format!(
-                "{tenant:?} is not a GUID; copy the tenant id (like \
-                 3a1f3638-e6dc-d864-4aa7-df60cdbb1146) from the Rekaz dashboard"
-            ),
-        });
-    }
-    Ok(tenant.to_owned())
-}
-
-fn reject_control_characters(
-    what: &'static str,
-    value: &str,
-    source: &str,
-) -> Result<(), CredentialError> {
-    if value.chars().any(char::is_control) {
-        return Err(invalid(
-            what,
-            source,
-            "contains a control character such as a line break inside the value; store the value alone on one line",
-        ));
-    }
-    Ok(())
-}
-
-fn invalid(what: &'static str, source: &str, problem: &str) -> CredentialError {
-    CredentialError::Invalid {
-        what,
-        source_name: source.to_owned(),
-        problem: problem.to_owned(),
-    }
-}
-
-fn invalid_tenant(report: &SourceReport) -> CredentialError {
-    invalid(
-        "tenant id",
-        &report.tenant_id,
-        "is not a valid header value",
-    )
-}
-
 fn has_surrounding_whitespace(value: &SourceValue) -> bool {
     let text = value.value.expose_secret();
     text.starts_with([' ', '\t']) || text.ends_with([' ', '\t'])
 }
 
 fn flagged(
-    key: &SourceValue,
-    secret: &SourceValue,
-    tenant: &SourceValue,
+    values: &[(&SourceValue, &'static str)],
     test: impl Fn(&SourceValue) -> bool,
 ) -> Vec<&'static str> {
-    [
-        (key, "API key"),
-        (secret, "API secret"),
-        (tenant, "tenant id"),
-    ]
-    .into_iter()
-    .filter(|(value, _)| test(value))
-    .map(|(_, name)| name)
-    .collect()
+    values
+        .iter()
+        .filter(|(value, _)| test(value))
+        .map(|(_, name)| *name)
+        .collect()
 }

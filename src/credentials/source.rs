@@ -1,13 +1,19 @@
-//! Where a credential value comes from: an environment variable, a file, or a literal tenant id.
+//! Where a credential value comes from: an environment variable, a file, a command, or a
+//! literal value that is not secret.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::command::CommandSource;
 use super::error::CredentialError;
 use crate::config::ConfigError;
 use crate::env::EnvVars;
+
+/// Settings whose literal value may stand in the configuration, because it is not secret.
+const LITERAL_ALLOWED: [&str; 2] = ["credentials.tenant_id", "credentials.username"];
 
 /// A place to read one credential value from.
 #[derive(Clone, PartialEq, Eq)]
@@ -16,7 +22,10 @@ pub enum Source {
     Env(String),
     /// `file:/path`: a file, such as a Docker or Kubernetes secret; trailing CR/LF removed.
     File(PathBuf),
-    /// A value written in the configuration; allowed only for the tenant id, which is not secret.
+    /// `command:program args`: a program's standard output; trailing CR/LF removed.
+    Command(CommandSource),
+    /// A value written in the configuration; allowed only for the tenant id and the username,
+    /// which are not secret.
     Literal(String),
 }
 
@@ -29,15 +38,17 @@ pub struct SourceValue {
 }
 
 impl Source {
-    /// Parses a `[credentials]` setting.
+    /// Parses a `[credentials]` setting; `command_timeout` applies to a `command:` source.
     ///
     /// An empty `spec` selects the conventional default: `file:$<VAR>_FILE` when that variable
-    /// is set, else `env:<VAR>`. A literal is accepted only for `credentials.tenant_id`.
+    /// is set, else `env:<VAR>`. A literal is accepted only for `credentials.tenant_id` and
+    /// `credentials.username`.
     pub fn from_setting(
         key: &'static str,
         spec: &str,
         default_var: &str,
         env: &EnvVars,
+        command_timeout: Duration,
     ) -> Result<Self, ConfigError> {
         if spec.is_empty() {
             return Ok(Self::default_for(default_var, env));
@@ -48,14 +59,19 @@ impl Source {
         if let Some(path) = spec.strip_prefix("file:") {
             return Self::file_source(key, path);
         }
-        if key == "credentials.tenant_id" {
+        if let Some(line) = spec.strip_prefix("command:") {
+            return CommandSource::parse(line, command_timeout)
+                .map(Source::Command)
+                .map_err(|problem| ConfigError::invalid(key, spec, problem));
+        }
+        if LITERAL_ALLOWED.contains(&key) {
             return Ok(Source::Literal(spec.to_owned()));
         }
         Err(ConfigError::invalid(
             key,
             "<literal value, not shown>",
             "a secret written in a configuration file ends up in backups and version control; \
-             use env:NAME or file:/path instead",
+             use env:NAME, file:/path or command:PROGRAM ARGS instead",
         ))
     }
 
@@ -89,11 +105,12 @@ impl Source {
         Ok(Source::File(PathBuf::from(path)))
     }
 
-    /// Reads the value now.
-    pub fn read(&self, env: &EnvVars) -> Result<SourceValue, CredentialError> {
+    /// Reads the value now; a `command:` source runs its program.
+    pub async fn read(&self, env: &EnvVars) -> Result<SourceValue, CredentialError> {
         match self {
             Source::Env(name) => read_env(name, env),
             Source::File(path) => read_file(path),
+            Source::Command(command) => command.run().await,
             Source::Literal(value) => Ok(SourceValue {
                 value: SecretString::from(value.clone()),
                 line_ending_removed: false,
@@ -101,9 +118,23 @@ impl Source {
         }
     }
 
-    /// Returns whether reading again could give a different value (files can be rewritten).
+    /// Returns whether reading again could give a different value: files can be rewritten and
+    /// commands can print something new, but the environment is read once at start.
     pub fn is_rereadable(&self) -> bool {
-        matches!(self, Source::File(_))
+        matches!(self, Source::File(_) | Source::Command(_))
+    }
+
+    /// The file this source reads, if it is a `file:` source.
+    pub fn file_path(&self) -> Option<&Path> {
+        match self {
+            Source::File(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Returns whether this is a `command:` source.
+    pub fn is_command(&self) -> bool {
+        matches!(self, Source::Command(_))
     }
 }
 
@@ -122,9 +153,9 @@ fn read_env(name: &str, env: &EnvVars) -> Result<SourceValue, CredentialError> {
     })
 }
 
-fn read_file(path: &PathBuf) -> Result<SourceValue, CredentialError> {
+fn read_file(path: &Path) -> Result<SourceValue, CredentialError> {
     let content = std::fs::read(path).map_err(|error| CredentialError::FileUnreadable {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason: error.to_string(),
     })?;
     let mut text = String::from_utf8(content).map_err(|_| CredentialError::NotUtf8 {
@@ -151,6 +182,7 @@ impl fmt::Display for Source {
         match self {
             Source::Env(name) => write!(formatter, "env:{name}"),
             Source::File(path) => write!(formatter, "file:{}", path.display()),
+            Source::Command(command) => write!(formatter, "command:{command}"),
             Source::Literal(_) => formatter.write_str("configuration file"),
         }
     }

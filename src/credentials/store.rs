@@ -1,11 +1,14 @@
-//! The shared, swappable credentials every request reads.
+//! The shared, swappable credentials every request reads, and their reloads.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
 use super::active::ActiveCredentials;
 use super::error::CredentialError;
+use super::health::{ReloadFailure, ReloadHealth};
 use super::CredentialSpecs;
 use crate::env::EnvVars;
 
@@ -15,6 +18,13 @@ pub struct CredentialStore {
     specs: CredentialSpecs,
     env: EnvVars,
     current: ArcSwap<ActiveCredentials>,
+    health: Mutex<ReloadHealth>,
+    /// Serializes reloads, so concurrent triggers read the sources one at a time.
+    reload_lock: tokio::sync::Mutex<()>,
+    /// Reloads finished so far, failed ones included.
+    finished_reloads: AtomicU64,
+    /// Carries the generation of the credentials in use to whoever waits for a change.
+    changes: watch::Sender<u64>,
 }
 
 /// What a reload found.
@@ -26,15 +36,47 @@ pub enum ReloadOutcome {
     Changed,
 }
 
+/// Why the sources are read again; logged with every reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadTrigger {
+    /// A watched secret file or its directory changed.
+    FileChanged,
+    /// The process received SIGHUP.
+    Signal,
+    /// `credentials.command_interval` passed.
+    Interval,
+    /// Rekaz rejected the credentials with 401.
+    Rejected,
+    /// A caller of [`CredentialStore::reload`] asked, such as a test.
+    Requested,
+}
+
+impl ReloadTrigger {
+    /// The trigger's name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadTrigger::FileChanged => "file_changed",
+            ReloadTrigger::Signal => "sighup",
+            ReloadTrigger::Interval => "command_interval",
+            ReloadTrigger::Rejected => "rejected_by_rekaz",
+            ReloadTrigger::Requested => "requested",
+        }
+    }
+}
+
 impl CredentialStore {
     /// Reads every source once; fails if any value is missing or invalid.
-    pub fn load(specs: CredentialSpecs, env: EnvVars) -> Result<Self, CredentialError> {
-        let active = ActiveCredentials::read(&specs, &env)?;
+    pub async fn load(specs: CredentialSpecs, env: EnvVars) -> Result<Self, CredentialError> {
+        let active = ActiveCredentials::read(&specs, &env).await?;
         log_line_endings(&active);
         Ok(CredentialStore {
             specs,
             env,
             current: ArcSwap::from_pointee(active),
+            health: Mutex::new(ReloadHealth::default()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            finished_reloads: AtomicU64::new(0),
+            changes: watch::Sender::new(0),
         })
     }
 
@@ -48,15 +90,128 @@ impl CredentialStore {
         &self.specs
     }
 
+    /// Reloads finished so far, failed ones included. Take it before [`Self::current`] and hand
+    /// it to [`Self::reread_after_rejection`].
+    pub fn finished_reloads(&self) -> u64 {
+        self.finished_reloads.load(Ordering::Acquire)
+    }
+
+    /// The failure streak of the latest reloads, if the latest one failed.
+    pub fn reload_failure(&self) -> Option<ReloadFailure> {
+        self.lock_health().failure().cloned()
+    }
+
+    /// A receiver that sees the generation of the credentials in use whenever they change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Reads every source again. On failure the current credentials stay in use.
-    pub fn reload(&self) -> Result<ReloadOutcome, CredentialError> {
-        let fresh = ActiveCredentials::read(&self.specs, &self.env)?;
-        if fresh.same_values(&self.current.load()) {
+    pub async fn reload(&self, trigger: ReloadTrigger) -> Result<ReloadOutcome, CredentialError> {
+        let _reloading = self.reload_lock.lock().await;
+        self.reload_now(trigger).await
+    }
+
+    /// Re-reads the sources after Rekaz rejected `used`, once for any number of concurrent
+    /// rejections: when a reload finished after `finished_before` (the value of
+    /// [`Self::finished_reloads`] taken with `used`), its result is reused instead.
+    pub async fn reread_after_rejection(
+        &self,
+        used: &ActiveCredentials,
+        finished_before: u64,
+    ) -> Result<ReloadOutcome, CredentialError> {
+        let _reloading = self.reload_lock.lock().await;
+        if self.finished_reloads() != finished_before {
+            if self.current().generation() != used.generation() {
+                return Ok(ReloadOutcome::Changed);
+            }
             return Ok(ReloadOutcome::Unchanged);
         }
+        self.reload_now(ReloadTrigger::Rejected).await
+    }
+
+    async fn reload_now(&self, trigger: ReloadTrigger) -> Result<ReloadOutcome, CredentialError> {
+        let result = ActiveCredentials::read(&self.specs, &self.env).await;
+        let outcome = match result {
+            Ok(fresh) => {
+                self.note_success(trigger);
+                Ok(self.install(fresh, trigger))
+            }
+            Err(error) => {
+                self.note_failure(trigger, &error);
+                Err(error)
+            }
+        };
+        self.finished_reloads.fetch_add(1, Ordering::AcqRel);
+        outcome
+    }
+
+    /// Puts `fresh` in use if its values differ from the current ones.
+    fn install(&self, mut fresh: ActiveCredentials, trigger: ReloadTrigger) -> ReloadOutcome {
+        let current = self.current.load();
+        let changed = fresh.changed_values(&current);
+        if changed.is_empty() {
+            tracing::debug!(trigger = trigger.as_str(), "credential sources unchanged");
+            return ReloadOutcome::Unchanged;
+        }
+        let generation = current.generation() + 1;
+        fresh.set_generation(generation);
         log_line_endings(&fresh);
+        tracing::info!(
+            trigger = trigger.as_str(),
+            changed = %self.describe_sources(&changed),
+            key = %fresh.key_hint,
+            generation,
+            "credentials reloaded; new requests use the new values"
+        );
         self.current.store(Arc::new(fresh));
-        Ok(ReloadOutcome::Changed)
+        self.changes.send_replace(generation);
+        ReloadOutcome::Changed
+    }
+
+    fn note_success(&self, trigger: ReloadTrigger) {
+        if let Some(streak) = self.lock_health().record_success() {
+            tracing::info!(
+                trigger = trigger.as_str(),
+                failed_reads = streak.failures,
+                "credential sources readable again"
+            );
+        }
+    }
+
+    fn note_failure(&self, trigger: ReloadTrigger, error: &CredentialError) {
+        let streak = self.lock_health().record_failure(error);
+        if streak.failures == 1 {
+            tracing::error!(
+                trigger = trigger.as_str(),
+                %error,
+                "cannot re-read the credentials; still using the ones read before"
+            );
+        } else {
+            tracing::debug!(
+                trigger = trigger.as_str(),
+                %error,
+                failed_reads = streak.failures,
+                "credentials still unreadable"
+            );
+        }
+    }
+
+    /// Names the changed values with their sources, such as `API secret from file:/x`.
+    fn describe_sources(&self, changed: &[&'static str]) -> String {
+        let sources = self.specs.used_sources();
+        let described: Vec<String> = changed
+            .iter()
+            .map(|name| match sources.iter().find(|(used, _)| used == name) {
+                Some((_, source)) => format!("{name} from {source}"),
+                None => (*name).to_owned(),
+            })
+            .collect();
+        described.join(", ")
+    }
+
+    fn lock_health(&self) -> MutexGuard<'_, ReloadHealth> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

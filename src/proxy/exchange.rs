@@ -37,6 +37,7 @@ pub struct Exchange {
     credentials: Option<Arc<ActiveCredentials>>,
     in_flight: InFlight,
     in_flight_guard: Option<InFlightGuard>,
+    replayed: bool,
     diagnostics: Arc<Diagnostics>,
 }
 
@@ -61,6 +62,7 @@ impl Exchange {
             credentials: None,
             in_flight: state.in_flight.clone(),
             in_flight_guard: None,
+            replayed: false,
             diagnostics: Arc::clone(&state.diagnostics),
         }
     }
@@ -86,6 +88,13 @@ impl Exchange {
         self.credentials = Some(Arc::clone(credentials));
     }
 
+    /// Records that Rekaz rejected the credentials and the request was sent again with
+    /// `credentials`, which the diagnosis then describes.
+    pub fn note_replayed(&mut self, credentials: &Arc<ActiveCredentials>) {
+        self.replayed = true;
+        self.credentials = Some(Arc::clone(credentials));
+    }
+
     /// Marks the request as sent to Rekaz; it counts as in flight until the exchange ends.
     pub fn note_sent(&mut self) {
         self.in_flight_guard = Some(self.in_flight.enter());
@@ -107,6 +116,7 @@ impl Exchange {
             upstream_ms = self.upstream_latency.map(|latency| latency.as_millis() as u64),
             total_ms = self.started.elapsed().as_millis() as u64,
             correlation_id = self.correlation_id.to_str().unwrap_or("-"),
+            replayed = self.replayed,
             error = %error,
             "exchange failed in the proxy"
         );
@@ -195,6 +205,7 @@ impl PendingExchange {
             total_ms = exchange.started.elapsed().as_millis() as u64,
             bytes = self.bytes,
             correlation_id = exchange.correlation_id.to_str().unwrap_or("-"),
+            replayed = exchange.replayed,
             body = ?end,
             "exchange"
         );

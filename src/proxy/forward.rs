@@ -7,11 +7,12 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{header, HeaderValue};
+use http::{header, HeaderValue, StatusCode};
 
 use super::error::ProxyError;
 use super::exchange::{Exchange, ObservedBody};
 use super::headers::{prepare_request_headers, prepare_response_headers, CORRELATION_ID, TENANT};
+use super::replay::retry_rejected;
 use super::request_body::RequestBody;
 use super::target::{loggable_target, upstream_url};
 use super::upstream_error::classify_send_error;
@@ -41,13 +42,17 @@ async fn send(
     let body = RequestBody::read(body, state.max_request_body).await?;
     exchange.note_request_body(&body);
 
-    let credentials = state.credentials.current();
+    let grant = state
+        .auth
+        .grant()
+        .await
+        .map_err(|error| ProxyError::CredentialsUnavailable(error.to_string()))?;
     let stripped = prepare_request_headers(&mut parts.headers);
-    exchange.note_client_credentials(stripped, &credentials);
+    exchange.note_client_credentials(stripped, grant.credentials());
 
     let headers = &mut parts.headers;
-    headers.insert(header::AUTHORIZATION, credentials.authorization().clone());
-    headers.insert(TENANT, credentials.tenant_header().clone());
+    headers.insert(header::AUTHORIZATION, grant.authorization().clone());
+    headers.insert(TENANT, grant.credentials().tenant_header().clone());
     headers.insert(header::USER_AGENT, state.upstream.user_agent.clone());
     headers.insert(CORRELATION_ID, exchange.correlation_header());
 
@@ -62,6 +67,25 @@ async fn send(
         .build()
         .map_err(|error| ProxyError::UpstreamFailed(error.without_url().to_string()))?;
 
+    // A copy to send again if Rekaz rejects the credentials; a streamed body has none.
+    let replay = state
+        .auth
+        .can_renew()
+        .then(|| request.try_clone())
+        .flatten();
+    let response = execute(state, request, exchange).await?;
+    if response.status() != StatusCode::UNAUTHORIZED || !state.auth.can_renew() {
+        return Ok(response);
+    }
+    retry_rejected(state, response, replay, &grant, exchange).await
+}
+
+/// Sends `request` to Rekaz and waits for the response headers, within `upstream.timeout`.
+pub(super) async fn execute(
+    state: &ProxyState,
+    request: reqwest::Request,
+    exchange: &mut Exchange,
+) -> Result<reqwest::Response, ProxyError> {
     let sent_at = Instant::now();
     exchange.note_sent();
     let outcome = tokio::time::timeout(state.upstream.timeout, state.client.execute(request)).await;

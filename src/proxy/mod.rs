@@ -6,6 +6,7 @@ mod exchange;
 mod forward;
 mod headers;
 mod in_flight;
+mod replay;
 mod request_body;
 mod target;
 mod upstream_error;
@@ -19,16 +20,17 @@ pub use error::ProxyError;
 pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
 pub use in_flight::InFlight;
 pub use request_body::HELD_BODY_MAX_BYTES;
+pub use upstream_error::error_chain;
 
+use crate::auth::Authenticator;
 use crate::config::UpstreamSettings;
-use crate::credentials::CredentialStore;
 use crate::diagnosis::Diagnostics;
 
 /// Shared state of the forwarding handler.
 pub struct ProxyState {
     client: reqwest::Client,
     upstream: UpstreamSettings,
-    credentials: Arc<CredentialStore>,
+    auth: Arc<Authenticator>,
     diagnostics: Arc<Diagnostics>,
     in_flight: InFlight,
     max_request_body: usize,
@@ -39,14 +41,14 @@ impl ProxyState {
     pub fn new(
         client: reqwest::Client,
         upstream: UpstreamSettings,
-        credentials: Arc<CredentialStore>,
+        auth: Arc<Authenticator>,
         diagnostics: Arc<Diagnostics>,
         max_request_body: usize,
     ) -> Self {
         ProxyState {
             client,
             upstream,
-            credentials,
+            auth,
             diagnostics,
             in_flight: InFlight::default(),
             max_request_body,

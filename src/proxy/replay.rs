@@ -1,0 +1,62 @@
+//! The answer to a 401 from Rekaz: renew the credentials once, and send the request again when
+//! that gave new ones and the request can be sent twice.
+//!
+//! Regenerating a key in Rekaz revokes the old one at once, so the first calls after a rotation
+//! fail until the proxy reads the new key. Rekaz rejects a request before acting on it, so
+//! sending a rejected request again cannot apply it twice.
+
+use http::header;
+
+use super::error::ProxyError;
+use super::exchange::Exchange;
+use super::forward::execute;
+use super::headers::TENANT;
+use super::ProxyState;
+use crate::auth::{Grant, Renewal};
+
+/// Renews what Rekaz rejected and, when new credentials came of it and `replay` holds a copy
+/// of the request, sends the copy with them. Otherwise returns `rejected` for the client.
+pub(super) async fn retry_rejected(
+    state: &ProxyState,
+    rejected: reqwest::Response,
+    replay: Option<reqwest::Request>,
+    grant: &Grant,
+    exchange: &mut Exchange,
+) -> Result<reqwest::Response, ProxyError> {
+    let correlation = exchange.correlation_header();
+    let correlation_id = correlation.to_str().unwrap_or("-");
+
+    match (state.auth.renew_after_rejection(grant).await, replay) {
+        (Renewal::Renewed(fresh), Some(mut request)) => {
+            let headers = request.headers_mut();
+            headers.insert(header::AUTHORIZATION, fresh.authorization().clone());
+            headers.insert(TENANT, fresh.credentials().tenant_header().clone());
+            exchange.note_replayed(fresh.credentials());
+            tracing::info!(
+                correlation_id,
+                key = %fresh.credentials().key_hint,
+                "Rekaz rejected the credentials; sending the request again with renewed ones"
+            );
+            drop(rejected);
+            execute(state, request, exchange).await
+        }
+        (Renewal::Renewed(fresh), None) => {
+            tracing::warn!(
+                correlation_id,
+                key = %fresh.credentials().key_hint,
+                "Rekaz rejected the credentials and they have since been renewed, but the request \
+                 body was streamed, so the proxy could not send it again; the client may retry"
+            );
+            Ok(rejected)
+        }
+        (Renewal::Unchanged, _) => Ok(rejected),
+        (Renewal::Failed(reason), _) => {
+            tracing::warn!(
+                correlation_id,
+                %reason,
+                "Rekaz rejected the credentials and renewing them failed"
+            );
+            Ok(rejected)
+        }
+    }
+}
