@@ -949,3 +949,45 @@ fn read_timeout_names_its_seconds() {
         "message: {message}"
     );
 }
+
+#[test]
+fn trace_and_connect_never_forwarded() {
+    // An upstream that echoes TRACE, as RFC 9110 describes: forwarding it would hand the
+    // injected Authorization back to the client.
+    let upstream = RecordingUpstream::start(|request| {
+        Reply::status(200)
+            .header("Content-Type", "message/http")
+            .body(request.head.clone())
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let trace = raw_request(proxy.address(), "TRACE", "/api/public/branches", &[], b"");
+    let connect = raw_request(
+        proxy.address(),
+        "CONNECT",
+        "platform.rekaz.io:443",
+        &[],
+        b"",
+    );
+
+    assert_proxy_error(&trace, 405, "method_not_allowed");
+    assert_proxy_error(&connect, 405, "method_not_allowed");
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}
+
+#[test]
+fn absolute_form_target_stays_on_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let target = "http://elsewhere.invalid/api/public/branches?skipCount=0";
+    let response = raw_request(proxy.address(), "GET", target, &[], b"");
+
+    assert_eq!(response.status, 200);
+    let request = upstream.single_request();
+    assert_eq!(request.target, "/api/public/branches?skipCount=0");
+    assert_eq!(
+        request.header_values("host"),
+        [upstream.address().to_string()]
+    );
+}

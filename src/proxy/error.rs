@@ -18,6 +18,14 @@ pub enum ProxyError {
         reason: String,
     },
 
+    /// The method is one the proxy never forwards: `CONNECT` would open a tunnel, and `TRACE`
+    /// would echo the injected credentials back to the client.
+    #[error("the proxy does not forward {method} requests; send the request to a Rekaz path")]
+    MethodNotAllowed {
+        /// The method as received.
+        method: String,
+    },
+
     /// The request body is larger than `limits.max_request_body_bytes`.
     #[error("request body is larger than the {limit}-byte limit (limits.max_request_body_bytes)")]
     BodyTooLarge {
@@ -63,6 +71,9 @@ impl ProxyError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ProxyError::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path"),
+            ProxyError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ProxyError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ProxyError::ClientBody(_) => (StatusCode::BAD_REQUEST, "client_body_failed"),
             ProxyError::UpstreamUnreachable { .. } => {

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{header, HeaderValue, StatusCode};
+use http::{header, HeaderValue, Method, StatusCode};
 
 use super::error::ProxyError;
 use super::exchange::{Exchange, ObservedBody};
@@ -38,6 +38,7 @@ async fn send(
     body: Body,
     exchange: &mut Exchange,
 ) -> Result<reqwest::Response, ProxyError> {
+    reject_method(&parts.method)?;
     let url = upstream_url(&state.upstream.url, &parts.uri)?;
     let body = RequestBody::read(body, state.max_request_body).await?;
     exchange.note_request_body(&body);
@@ -78,6 +79,17 @@ async fn send(
         return Ok(response);
     }
     retry_rejected(state, response, replay, &grant, exchange).await
+}
+
+/// Rejects `CONNECT`, which would open a tunnel, and `TRACE`, whose response echoes the
+/// request headers and so would hand the injected credentials to the client.
+fn reject_method(method: &Method) -> Result<(), ProxyError> {
+    if method == Method::CONNECT || method == Method::TRACE {
+        return Err(ProxyError::MethodNotAllowed {
+            method: method.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Sends `request` to Rekaz and waits for the response headers, within `upstream.timeout`.
