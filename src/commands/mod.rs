@@ -13,6 +13,10 @@ use crate::env::EnvVars;
 
 /// Runs the chosen command and returns the process exit code.
 pub async fn dispatch(cli: Cli, env: EnvVars) -> ExitCode {
+    // Every command reads secrets into memory; keep them out of core dumps and debuggers.
+    if let Err(error) = crate::hardening::forbid_core_dumps() {
+        eprintln!("rekaz-proxy: cannot mark the process non-dumpable: {error}");
+    }
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run::run(&cli.global, env).await,
         Command::Check(options) => check::check(&cli.global, &options, env).await,
