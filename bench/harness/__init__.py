@@ -1,0 +1,1 @@
+"""Helpers of the rekaz-proxy benchmark driver, bench/bench.py."""
