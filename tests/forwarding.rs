@@ -1,5 +1,5 @@
 //! The core proxy's contract, observed on the wire: what reaches Rekaz, what comes back, what
-//! the logs say, and how the process stops.
+//! the logs record, and how the process stops.
 //!
 //! Each test starts its own `rekaz-proxy run` in front of a `RecordingUpstream`, so it can
 //! assert on the exact bytes the proxy sent. The harness scans every log line for secrets.
@@ -64,6 +64,20 @@ fn wait_access_lines(proxy: &ProxyProcess, count: usize) -> Vec<Value> {
 fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     listener.local_addr().expect("bound address").port()
+}
+
+/// Sends one request through a proxy whose `timeout_variable` is 1 s to an upstream that
+/// sends nothing until the proxy has given up, and returns the client's response.
+fn response_from_silent_upstream(timeout_variable: &str) -> HttpResponse {
+    let gate = Gate::new();
+    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env(timeout_variable, "1s")
+        .start();
+
+    let response = curl(&[&format!("{}/api/public/products", proxy.url())]);
+    gate.open();
+    response
 }
 
 /// Reads from `stream` until `bytes` contains `marker`.
@@ -157,7 +171,7 @@ fn small_body_keeps_content_length() {
 fn streamed_body_keeps_content_length() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::start(&upstream.url());
-    // Larger than the 64 KiB the proxy holds in memory, so it streams.
+    // Larger than the 64 KiB the proxy keeps in memory, so it streams.
     let body = pseudo_random_bytes(200 * 1024, 1);
     let file = temporary_file(&body);
 
@@ -293,7 +307,7 @@ fn response_streams_before_upstream_finishes() {
     );
     stream.write_all(request.as_bytes()).expect("sending");
     let mut answer = Vec::new();
-    // The first part arrives while the upstream still holds the rest back.
+    // The first part arrives while the upstream still withholds the rest.
     read_until_contains(&mut stream, &mut answer, b"first part|");
     gate.open();
     stream.read_to_end(&mut answer).expect("reading the rest");
@@ -650,17 +664,11 @@ fn upstream_closing_early_gets_502() {
 
 #[test]
 fn slow_upstream_gets_504() {
-    let gate = Gate::new();
-    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
-    let proxy = ProxyProcess::builder(&upstream.url())
-        .env("REKAZ_PROXY__UPSTREAM__TIMEOUT", "1s")
-        .start();
-
-    let response = curl(&[&format!("{}/api/public/products", proxy.url())]);
-    gate.open();
+    let response = response_from_silent_upstream("REKAZ_PROXY__UPSTREAM__TIMEOUT");
 
     assert_proxy_error(&response, 504, "upstream_timeout");
     let message = response.json()["error"]["message"].to_string();
+    assert!(message.contains("within 1 s"), "message: {message}");
     assert!(message.contains("upstream.timeout"), "message: {message}");
 }
 
@@ -932,14 +940,7 @@ fn keep_alive_serves_several_requests() {
 
 #[test]
 fn read_timeout_names_its_seconds() {
-    let gate = Gate::new();
-    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
-    let proxy = ProxyProcess::builder(&upstream.url())
-        .env("REKAZ_PROXY__UPSTREAM__READ_TIMEOUT", "1s")
-        .start();
-
-    let response = curl(&[&format!("{}/api/public/products", proxy.url())]);
-    gate.open();
+    let response = response_from_silent_upstream("REKAZ_PROXY__UPSTREAM__READ_TIMEOUT");
 
     assert_proxy_error(&response, 504, "upstream_timeout");
     let message = response.json()["error"]["message"].to_string();

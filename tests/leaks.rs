@@ -17,7 +17,7 @@ const DEMO_BASIC_PREFIX: &str = "cmt6X2RlbW9f";
 /// The wrong secret the demo's second proxy uses.
 const DEMO_WRONG_SECRET: &str = "not-the-secret";
 
-/// A proxy builder that logs everything, in JSON unless the test changes it.
+/// Returns a proxy builder that logs everything, in JSON unless the test changes it.
 fn verbose_proxy(upstream: &str) -> ProcessBuilder {
     ProxyProcess::builder(upstream).env("REKAZ_PROXY__LOG__LEVEL", "trace")
 }

@@ -1,8 +1,8 @@
 //! Names where an unknown configuration key was set.
 //!
 //! serde reports only the field, such as `foo`, while the user wrote `REKAZ_PROXY__FOO` or a
-//! line in a TOML file. The merged configuration no longer knows which layer a key came from,
-//! so this module looks for it in the layers again.
+//! line in a TOML file. The merged configuration no longer records which layer a key came
+//! from, so this module looks for the key in each layer again.
 
 use std::collections::HashMap;
 use std::path::Path;

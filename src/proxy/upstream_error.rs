@@ -25,7 +25,7 @@ pub fn classify_send_error(error: reqwest::Error, state: &ProxyState) -> ProxyEr
         };
     }
     // Any other timeout from reqwest is its read timeout, which also bounds the wait for
-    // response headers; `upstream.timeout` is enforced around the send, in the handler.
+    // response headers. The handler enforces `upstream.timeout` around the whole send.
     if error.is_timeout() {
         return ProxyError::UpstreamTimeout {
             seconds: state.upstream.read_timeout.as_secs_f64(),

@@ -24,26 +24,22 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    /// The first value of a header, matching the name without regard to case.
+    /// Returns the first value of a header, matching the name without regard to case.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.header_values(name).into_iter().next()
     }
 
-    /// Every value of a header, in the order received.
+    /// Returns every value of a header, in the order received.
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-            .collect()
+        values_of(&self.headers, name)
     }
 
-    /// The body as text, with invalid UTF-8 replaced.
+    /// Returns the body as text, with invalid UTF-8 replaced.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// The body parsed as JSON; panics, showing the redacted body, when it is not JSON.
+    /// Parses the body as JSON, and panics showing the redacted body when it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|error| {
             panic!(
@@ -59,6 +55,15 @@ impl HttpResponse {
         }
         assert_no_secret_bytes(&format!("{client} response body"), &self.body);
     }
+}
+
+/// Returns the values of header `name` in `headers`, matching the name without regard to case.
+pub fn values_of<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(field, _)| field.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+        .collect()
 }
 
 /// Asserts that `response` is the proxy's own JSON error `{"error":{"code","message"}}` with
@@ -272,7 +277,7 @@ pub fn raw_request(
 }
 
 /// Parses one HTTP/1.1 response from the start of `bytes` and returns it with the bytes that
-/// follow it. `head_request` says that the response answers `HEAD` and so has no body.
+/// follow it. Set `head_request` for the response to a `HEAD` request, which has no body.
 ///
 /// The body ends by `Content-Length`, by chunked coding, or at the end of `bytes`.
 pub fn parse_response(bytes: &[u8], head_request: bool) -> (HttpResponse, &[u8]) {

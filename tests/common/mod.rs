@@ -12,6 +12,7 @@ pub mod process;
 pub mod sandbox;
 pub mod secrets;
 pub mod upstream;
+pub mod watched;
 
 pub use client::{
     assert_proxy_error, curl, curl_output, parse_response, python_http_client, raw_get, raw_http,

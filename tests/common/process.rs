@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::secrets::{assert_no_secret, redact, API_KEY, API_SECRET, TENANT_ID};
+use super::watched::Watched;
 
 /// Time allowed for a process to start listening, print an expected line, or exit.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(20);
@@ -41,52 +42,16 @@ struct Captured {
     open_streams: usize,
 }
 
-/// Captured output shared with the reader threads; `changed` wakes waiters on every line.
-#[derive(Default)]
-struct Capture {
-    captured: Mutex<Captured>,
-    changed: Condvar,
-}
+/// Captured output shared with the reader threads, which wake waiters on every line.
+type Capture = Watched<Captured>;
 
 impl Capture {
-    fn lock(&self) -> MutexGuard<'_, Captured> {
-        self.captured
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     fn push(&self, stream: Stream, line: String) {
-        self.lock().lines.push((stream, line));
-        self.changed.notify_all();
+        self.update(|captured| captured.lines.push((stream, line)));
     }
 
     fn close_stream(&self) {
-        self.lock().open_streams -= 1;
-        self.changed.notify_all();
-    }
-
-    /// Waits until `done` holds for the captured output, or the deadline passes.
-    fn wait_until<T>(
-        &self,
-        timeout: Duration,
-        mut done: impl FnMut(&Captured) -> Option<T>,
-    ) -> Result<T, Vec<(Stream, String)>> {
-        let deadline = Instant::now() + timeout;
-        let mut captured = self.lock();
-        loop {
-            if let Some(found) = done(&captured) {
-                return Ok(found);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(captured.lines.clone());
-            }
-            captured = self
-                .changed
-                .wait_timeout(captured, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
+        self.update(|captured| captured.open_streams -= 1);
     }
 }
 
@@ -171,8 +136,10 @@ impl ProcessBuilder {
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {BINARY}: {error}"));
 
-        let capture = Arc::new(Capture::default());
-        capture.lock().open_streams = 2;
+        let capture = Arc::new(Capture::new(Captured {
+            lines: Vec::new(),
+            open_streams: 2,
+        }));
         let readers = vec![
             read_lines(child.stdout.take(), Stream::Stdout, &capture),
             read_lines(child.stderr.take(), Stream::Stderr, &capture),
@@ -209,9 +176,9 @@ impl ProcessBuilder {
             }
         });
         match found {
-            Ok(Ok(address)) => process.address = Some(address),
-            Ok(Err(())) => process.fail(&format!("exited before printing {message:?}")),
-            Err(_) => process.fail(&format!(
+            Some(Ok(address)) => process.address = Some(address),
+            Some(Err(())) => process.fail(&format!("exited before printing {message:?}")),
+            None => process.fail(&format!(
                 "printed no {message:?} line with a `listen` address within {PROCESS_TIMEOUT:?}"
             )),
         }
@@ -219,7 +186,7 @@ impl ProcessBuilder {
     }
 }
 
-/// The `listen` address of a ready line carrying `message`, in JSON or text format.
+/// Returns the `listen` address of a ready line carrying `message`, in JSON or text format.
 fn ready_address(line: &str, message: &str) -> Option<SocketAddr> {
     if let Some(json) = parse_json(line) {
         if log_message(&json) != Some(message) {
@@ -275,28 +242,28 @@ impl ProxyProcess {
         ProcessBuilder::proxy(upstream).start()
     }
 
-    /// A builder for a proxy in front of `upstream`, to change its environment or arguments.
+    /// Returns a builder for a proxy in front of `upstream`, to change its environment or arguments.
     pub fn builder(upstream: &str) -> ProcessBuilder {
         ProcessBuilder::proxy(upstream)
     }
 
-    /// The operating system's process id.
+    /// Returns the operating system's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// The address the process listens on. Panics for a process started without waiting.
+    /// Returns the address the process listens on. Panics for a process started without waiting.
     pub fn address(&self) -> SocketAddr {
         self.address
             .expect("the process was spawned without waiting for its ready line")
     }
 
-    /// The base URL, `http://127.0.0.1:<port>`, without a trailing slash.
+    /// Returns the base URL, `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn url(&self) -> String {
         format!("http://{}", self.address())
     }
 
-    /// Every captured line of both streams, in arrival order.
+    /// Returns every captured line of both streams, in arrival order.
     pub fn logs(&self) -> Vec<String> {
         self.capture
             .lock()
@@ -342,9 +309,9 @@ impl ProxyProcess {
             }
         });
         match found {
-            Ok(Ok(line)) => line,
-            Ok(Err(())) => self.fail("exited before printing the expected log line"),
-            Err(_) => self.fail(&format!("printed no expected log line within {timeout:?}")),
+            Some(Ok(line)) => line,
+            Some(Err(())) => self.fail("exited before printing the expected log line"),
+            None => self.fail(&format!("printed no expected log line within {timeout:?}")),
         }
     }
 
@@ -371,11 +338,11 @@ impl ProxyProcess {
             }
         });
         match found {
-            Ok(Ok(lines)) => lines,
-            Ok(Err(seen)) => self.fail(&format!(
+            Some(Ok(lines)) => lines,
+            Some(Err(seen)) => self.fail(&format!(
                 "exited after printing {seen} of {count} expected log lines"
             )),
-            Err(_) => self.fail(&format!(
+            None => self.fail(&format!(
                 "printed fewer than {count} expected log lines within {timeout:?}"
             )),
         }
@@ -410,7 +377,7 @@ impl ProxyProcess {
         let closed = self.capture.wait_until(timeout, |captured| {
             (captured.open_streams == 0).then_some(())
         });
-        if closed.is_err() {
+        if closed.is_none() {
             self.fail(&format!("did not exit within {timeout:?}"));
         }
         let status = self.child.wait().expect("waiting for an exited child");
@@ -418,7 +385,7 @@ impl ProxyProcess {
         status
     }
 
-    /// Whether any captured line contains `text`.
+    /// Returns whether any captured line contains `text`.
     pub fn logs_contain(&self, text: &str) -> bool {
         self.logs().iter().any(|line| line.contains(text))
     }
@@ -508,7 +475,7 @@ impl DerefMut for SandboxProcess {
     }
 }
 
-/// Where the captured output of every process goes: `<target dir>/test-logs`.
+/// Returns the directory for the captured output of every process: `<target>/test-logs`.
 pub fn log_directory() -> PathBuf {
     let binary = PathBuf::from(BINARY);
     let target = binary
@@ -523,18 +490,18 @@ fn parse_json(line: &str) -> Option<Value> {
     value.is_object().then_some(value)
 }
 
-/// A field of a JSON log line, at the top level (flattened events) or under `fields`.
+/// Returns a field of a JSON log line, at the top level (flattened events) or under `fields`.
 pub fn log_field<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
     line.get(name)
         .or_else(|| line.get("fields").and_then(|fields| fields.get(name)))
 }
 
-/// The message of a JSON log line.
+/// Returns the message of a JSON log line.
 pub fn log_message(line: &Value) -> Option<&str> {
     log_field(line, "message").and_then(Value::as_str)
 }
 
-/// The target (module path) of a JSON log line, such as `rekaz_proxy::access`.
+/// Returns the target (module path) of a JSON log line, such as `rekaz_proxy::access`.
 pub fn log_target(line: &Value) -> Option<&str> {
     line.get("target").and_then(Value::as_str)
 }

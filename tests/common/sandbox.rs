@@ -25,7 +25,7 @@ impl InProcessSandbox {
         Self::start_with(Self::config())
     }
 
-    /// The harness credentials as a sandbox configuration, to change before
+    /// Returns the harness credentials as a sandbox configuration, to change before
     /// [`InProcessSandbox::start_with`].
     pub fn config() -> SandboxConfig {
         SandboxConfig::new(
@@ -72,17 +72,17 @@ impl InProcessSandbox {
         }
     }
 
-    /// The base URL, `http://127.0.0.1:<port>`.
+    /// Returns the base URL, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 
-    /// The listening address.
+    /// Returns the listening address.
     pub fn address(&self) -> SocketAddr {
         self.address
     }
 
-    /// The sandbox itself, to call `regenerate_key` on.
+    /// Returns the sandbox itself, to call `regenerate_key` on.
     pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
     }

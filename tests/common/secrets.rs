@@ -27,7 +27,7 @@ pub fn expected_authorization() -> String {
     format!("Basic {}", basic_credentials(API_KEY, API_SECRET))
 }
 
-/// Every form in which the secrets could leak, each with a description that is safe to print.
+/// Returns every form in which the secrets could leak, each with a description that is safe to print.
 pub fn secret_markers() -> Vec<(&'static str, String)> {
     vec![
         ("the API secret", API_SECRET.to_owned()),
@@ -74,7 +74,7 @@ pub fn find_secret(text: &str) -> Option<&'static str> {
 /// captured output without printing a secret.
 pub fn redact(text: &str) -> String {
     let mut markers = secret_markers();
-    // The longest marker first: the Basic value contains the base64 form.
+    // Longer markers go first, because the Basic value contains the base64 form.
     markers.sort_by_key(|(_, marker)| std::cmp::Reverse(marker.len()));
     markers
         .into_iter()

@@ -5,11 +5,13 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::client::values_of;
 use super::process::PROCESS_TIMEOUT;
+use super::watched::Watched;
 
 /// One request as the upstream received it.
 #[derive(Debug, Clone, Default)]
@@ -35,26 +37,22 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    /// The first value of a header, matching the name without regard to case.
+    /// Returns the first value of a header, matching the name without regard to case.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.header_values(name).into_iter().next()
     }
 
-    /// Every value of a header, in the order sent.
+    /// Returns every value of a header, in the order sent.
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-            .collect()
+        values_of(&self.headers, name)
     }
 
-    /// Whether a header was sent at all.
+    /// Returns whether a header was sent at all.
     pub fn has_header(&self, name: &str) -> bool {
         self.header(name).is_some()
     }
 
-    /// The header names, lowercased, in the order sent.
+    /// Returns the header names, lowercased, in the order sent.
     pub fn header_names(&self) -> Vec<String> {
         self.headers
             .iter()
@@ -68,7 +66,7 @@ impl RecordedRequest {
 pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
 
 impl Gate {
-    /// A closed gate.
+    /// Creates a closed gate.
     pub fn new() -> Self {
         Self::default()
     }
@@ -114,7 +112,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// A response with `status`, no headers and an empty body framed by `Content-Length`.
+    /// Creates a response with `status`, no headers and an empty body framed by
+    /// `Content-Length`.
     pub fn status(status: u16) -> Self {
         Reply {
             status,
@@ -133,7 +132,7 @@ impl Reply {
         Self::json(200, r#"{"ok":true}"#)
     }
 
-    /// A JSON response.
+    /// Creates a JSON response.
     pub fn json(status: u16, body: &str) -> Self {
         Self::status(status)
             .header("Content-Type", "application/json; charset=utf-8")
@@ -168,7 +167,7 @@ impl Reply {
     }
 
     /// Sends only the scripted headers and no body, adding no framing header, as for a
-    /// `204`, a `304`, or a `HEAD` answer with its own `Content-Length`.
+    /// `204`, a `304`, or a `HEAD` response with its own `Content-Length`.
     pub fn headers_only(mut self) -> Self {
         self.framing = Framing::HeadersOnly;
         self
@@ -199,8 +198,7 @@ type Handler = dyn Fn(&RecordedRequest) -> Reply + Send + Sync;
 /// State shared by the accept loop, the connection threads and the test.
 struct Shared {
     handler: Box<Handler>,
-    recorded: Mutex<Recorded>,
-    changed: Condvar,
+    recorded: Watched<Recorded>,
     connections: AtomicUsize,
     stopping: AtomicBool,
     streams: Mutex<Vec<TcpStream>>,
@@ -211,37 +209,6 @@ struct Shared {
 struct Recorded {
     requests: Vec<RecordedRequest>,
     body_bytes_in_progress: usize,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Recorded> {
-        self.recorded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn wait_until<T>(
-        &self,
-        timeout: Duration,
-        mut done: impl FnMut(&Recorded) -> Option<T>,
-    ) -> Option<T> {
-        let deadline = Instant::now() + timeout;
-        let mut recorded = self.lock();
-        loop {
-            if let Some(found) = done(&recorded) {
-                return Some(found);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            recorded = self
-                .changed
-                .wait_timeout(recorded, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
-    }
 }
 
 /// A loopback HTTP/1.1 server that records requests and sends scripted responses. It stops
@@ -261,8 +228,7 @@ impl RecordingUpstream {
             .expect("a bound listener has an address");
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
-            recorded: Mutex::new(Recorded::default()),
-            changed: Condvar::new(),
+            recorded: Watched::default(),
             connections: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             streams: Mutex::new(Vec::new()),
@@ -282,7 +248,7 @@ impl RecordingUpstream {
     }
 
     /// Starts a server that sends `replies` in order, then `500` with a plain-text body that
-    /// says the script ran out.
+    /// reports that the script ran out.
     pub fn with_replies(replies: Vec<Reply>) -> Self {
         let queue = Mutex::new(VecDeque::from(replies));
         Self::start(move |_| {
@@ -294,24 +260,24 @@ impl RecordingUpstream {
         })
     }
 
-    /// Starts a server that answers every request with `200` and `{"ok":true}`.
+    /// Starts a server that responds to every request with `200` and `{"ok":true}`.
     pub fn ok() -> Self {
         Self::replying(Reply::ok())
     }
 
-    /// The listening address.
+    /// Returns the listening address.
     pub fn address(&self) -> SocketAddr {
         self.address
     }
 
-    /// The base URL, `http://127.0.0.1:<port>`, without a trailing slash.
+    /// Returns the base URL, `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 
-    /// The requests recorded so far.
+    /// Returns the requests recorded so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().requests.clone()
+        self.shared.recorded.lock().requests.clone()
     }
 
     /// Connections accepted so far.
@@ -323,7 +289,7 @@ impl RecordingUpstream {
     ///
     /// Panics when fewer arrive within `timeout`.
     pub fn wait_requests(&self, count: usize, timeout: Duration) -> Vec<RecordedRequest> {
-        let found = self.shared.wait_until(timeout, |recorded| {
+        let found = self.shared.recorded.wait_until(timeout, |recorded| {
             (recorded.requests.len() >= count).then(|| recorded.requests.clone())
         });
         found.unwrap_or_else(|| {
@@ -338,7 +304,7 @@ impl RecordingUpstream {
     ///
     /// Panics when they do not arrive within `timeout`.
     pub fn wait_body_in_progress(&self, bytes: usize, timeout: Duration) {
-        let arrived = self.shared.wait_until(timeout, |recorded| {
+        let arrived = self.shared.recorded.wait_until(timeout, |recorded| {
             (recorded.body_bytes_in_progress >= bytes).then_some(())
         });
         assert!(
@@ -358,7 +324,7 @@ impl RecordingUpstream {
 impl Drop for RecordingUpstream {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wakes the accept loop, which then sees the flag.
+        // Wakes the accept loop, which then checks the flag and returns.
         let _ = TcpStream::connect(self.address);
         if let Some(accept_loop) = self.accept_loop.take() {
             let _ = accept_loop.join();
@@ -405,8 +371,9 @@ fn serve_connection(stream: TcpStream, number: usize, shared: &Shared) {
             .header("connection")
             .is_some_and(|value| value.eq_ignore_ascii_case("close"));
         let head_request = request.method == "HEAD";
-        shared.lock().requests.push(request);
-        shared.changed.notify_all();
+        shared
+            .recorded
+            .update(|recorded| recorded.requests.push(request));
 
         if reply.close_without_answer {
             let _ = writer.shutdown(Shutdown::Both);
@@ -450,7 +417,9 @@ fn read_request(reader: &mut BufReader<TcpStream>, shared: &Shared) -> Option<Re
             .push((name.to_owned(), value.trim().to_owned()));
     }
 
-    shared.lock().body_bytes_in_progress = 0;
+    shared
+        .recorded
+        .update(|recorded| recorded.body_bytes_in_progress = 0);
     request.chunked = request
         .header("transfer-encoding")
         .is_some_and(|value| value.to_ascii_lowercase().contains("chunked"));
@@ -464,8 +433,9 @@ fn read_request(reader: &mut BufReader<TcpStream>, shared: &Shared) -> Option<Re
 }
 
 fn note_progress(shared: &Shared, bytes: usize) {
-    shared.lock().body_bytes_in_progress += bytes;
-    shared.changed.notify_all();
+    shared
+        .recorded
+        .update(|recorded| recorded.body_bytes_in_progress += bytes);
 }
 
 fn read_sized_body(
