@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -991,4 +991,62 @@ fn absolute_form_target_stays_on_upstream() {
         request.header_values("host"),
         [upstream.address().to_string()]
     );
+}
+
+#[test]
+fn sigterm_closes_idle_keep_alive() {
+    let upstream = RecordingUpstream::ok();
+    let mut proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__SHUTDOWN_GRACE", "60s")
+        .start();
+    let mut idle = TcpStream::connect(proxy.address()).expect("connecting to the proxy");
+    idle.set_read_timeout(Some(PROCESS_TIMEOUT))
+        .expect("setting a read timeout");
+    let request = format!("GET /one HTTP/1.1\r\nHost: {}\r\n\r\n", proxy.address());
+    idle.write_all(request.as_bytes()).expect("sending");
+    let mut answer = Vec::new();
+    read_until_contains(&mut idle, &mut answer, b"{\"ok\":true}");
+
+    proxy.signal("TERM");
+
+    // An idle connection must not hold the exit for the 60 s grace.
+    let status = proxy.wait_exit(PROCESS_TIMEOUT);
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn shutdown_grace_bounds_exit() {
+    let gate = Gate::new();
+    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
+    let mut proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__SHUTDOWN_GRACE", "1s")
+        .start();
+    let url = format!("{}/api/public/products", proxy.url());
+    let client = std::thread::spawn(move || curl_output(&[&url]));
+    upstream.wait_requests(1, PROCESS_TIMEOUT);
+
+    proxy.signal("TERM");
+    let status = proxy.wait_exit(Duration::from_secs(10));
+    gate.open();
+
+    assert_eq!(status.code(), Some(0));
+    let output = client.join().expect("the client thread");
+    assert!(!output.status.success(), "the held request completed");
+}
+
+#[test]
+fn regenerated_key_gets_401() {
+    let sandbox = InProcessSandbox::start();
+    let proxy = ProxyProcess::start(&sandbox.url());
+    let url = format!("{}/api/public/branches", proxy.url());
+    let before = curl(&[&url]);
+
+    sandbox.sandbox().regenerate_key(
+        secrecy::SecretString::from("rkz_test_key_regenerated"),
+        secrecy::SecretString::from("RegeneratedHarnessSecret3kW8"),
+    );
+    let after = curl(&[&url]);
+
+    assert_eq!(before.status, 200, "body: {}", before.text());
+    assert_eq!(after.status, 401, "body: {}", after.text());
 }

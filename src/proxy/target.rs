@@ -13,6 +13,12 @@ use super::error::ProxyError;
 /// parsers resolve them and the request would reach another resource than the one named.
 pub fn upstream_url(base: &Url, uri: &Uri) -> Result<Url, ProxyError> {
     let path_and_query = uri.path_and_query().map_or("/", |value| value.as_str());
+    if !path_and_query.starts_with('/') {
+        return Err(ProxyError::InvalidPath {
+            path: path_and_query.to_owned(),
+            reason: "the request target must be a path that starts with /".to_owned(),
+        });
+    }
     check_dot_segments(uri.path())?;
 
     let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path_and_query);
@@ -100,6 +106,12 @@ mod tests {
                 "{target} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn asterisk_form_is_rejected() {
+        let error = build("https://h.test", "*").unwrap_err().to_string();
+        assert!(error.contains("must be a path"), "{error}");
     }
 
     #[test]
