@@ -15,7 +15,7 @@ use crate::config::{ConfigError, Settings};
 use crate::credentials::rotation::Rotation;
 use crate::credentials::token::TokenEndpoint;
 use crate::credentials::{AuthMode, CredentialError, CredentialStore};
-use crate::diagnosis::Diagnostics;
+use crate::diagnosis::{Diagnostics, SwapProbe, DEFAULT_REPEAT_WINDOW};
 use crate::env::EnvVars;
 use crate::proxy::{self, build_client, ClientError, ProxyState};
 
@@ -80,11 +80,13 @@ impl App {
             endpoint,
             settings.auth.refresh_margin,
         ));
+        let diagnostics = Diagnostics::new(DEFAULT_REPEAT_WINDOW)
+            .with_probe(SwapProbe::new(client.clone(), &settings.upstream));
         let state = Arc::new(ProxyState::new(
             client.clone(),
             settings.upstream.clone(),
             Arc::clone(&auth),
-            Arc::new(Diagnostics::new()),
+            Arc::new(diagnostics),
             settings.limits.max_request_body_bytes,
         ));
         Ok(App {
@@ -187,7 +189,10 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    // The peer address lets a diagnosis name the client; handlers must not rely on it, since
+    // `check` calls the router directly.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
     let server = tokio::spawn(async move { server.await });
 
     let mut server = server;

@@ -1,6 +1,7 @@
 //! One client exchange from request to the end of the response body: what the access log and
 //! the diagnosis need, gathered as the request moves through the proxy.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -18,7 +19,7 @@ use super::in_flight::{InFlight, InFlightGuard};
 use super::request_body::RequestBody;
 use super::ProxyState;
 use crate::credentials::ActiveCredentials;
-use crate::diagnosis::{Diagnostics, ExchangeFacts};
+use crate::diagnosis::{peer_ip, Diagnostics, ExchangeFacts};
 
 /// Bytes of an error response body kept for diagnosis; the rest streams past unread.
 pub const DIAGNOSIS_PREFIX_BYTES: usize = 16 * 1024;
@@ -35,6 +36,9 @@ pub struct Exchange {
     request_content_type: Option<HeaderValue>,
     client_credentials: StrippedClientCredentials,
     credentials: Option<Arc<ActiveCredentials>>,
+    user_agent: HeaderValue,
+    peer_ip: Option<IpAddr>,
+    client_user_agent: Option<HeaderValue>,
     in_flight: InFlight,
     in_flight_guard: Option<InFlightGuard>,
     replayed: bool,
@@ -60,6 +64,9 @@ impl Exchange {
             request_content_type: parts.headers.get(http::header::CONTENT_TYPE).cloned(),
             client_credentials: StrippedClientCredentials::default(),
             credentials: None,
+            user_agent: state.upstream.user_agent.clone(),
+            peer_ip: peer_ip(&parts.extensions),
+            client_user_agent: parts.headers.get(http::header::USER_AGENT).cloned(),
             in_flight: state.in_flight.clone(),
             in_flight_guard: None,
             replayed: false,
@@ -160,7 +167,10 @@ impl Exchange {
             request_streamed: self.request_streamed,
             request_content_type: self.request_content_type.as_ref(),
             client_credentials: self.client_credentials,
-            credentials: self.credentials.as_deref(),
+            credentials: self.credentials.as_ref(),
+            user_agent: &self.user_agent,
+            peer_ip: self.peer_ip,
+            client_user_agent: self.client_user_agent.as_ref(),
             correlation_id: self.correlation_id.to_str().unwrap_or("-"),
             proxy_error,
             in_flight,
@@ -209,11 +219,10 @@ impl PendingExchange {
             body = ?end,
             "exchange"
         );
-        if let Some(prefix) = &self.prefix {
-            let in_flight = exchange.in_flight.count();
-            let facts = exchange.facts(self.status, &self.headers, prefix, None, in_flight);
-            exchange.diagnostics.examine(&facts);
-        }
+        let prefix = self.prefix.as_deref().unwrap_or_default();
+        let in_flight = exchange.in_flight.count();
+        let facts = exchange.facts(self.status, &self.headers, prefix, None, in_flight);
+        exchange.diagnostics.examine(&facts);
     }
 }
 
