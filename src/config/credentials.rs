@@ -92,3 +92,78 @@ fn parse_interval(value: &str) -> Result<Option<Duration>, ConfigError> {
     })?;
     Ok(Some(interval).filter(|interval| !interval.is_zero()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load, Settings};
+
+    fn load_with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env: EnvVars = pairs.iter().copied().collect();
+        load(None, &env, &Vec::new())
+    }
+
+    #[test]
+    fn default_mode_is_basic() {
+        let settings = load_with(&[]).unwrap();
+        assert_eq!(settings.credentials.mode, AuthMode::Basic);
+    }
+
+    #[test]
+    fn token_mode_is_parsed() {
+        let settings = load_with(&[("REKAZ_PROXY__AUTH__MODE", "token")]).unwrap();
+        assert_eq!(settings.credentials.mode, AuthMode::Token);
+    }
+
+    #[test]
+    fn unknown_mode_is_rejected() {
+        let error = load_with(&[("REKAZ_PROXY__AUTH__MODE", "oauth")]).unwrap_err();
+        assert!(error.to_string().contains("auth.mode"), "{error}");
+    }
+
+    #[test]
+    fn empty_client_id_sends_none() {
+        let settings = load_with(&[]).unwrap();
+        assert_eq!(settings.auth.client_id, None);
+    }
+
+    #[test]
+    fn zero_command_interval_turns_it_off() {
+        let pairs = [("REKAZ_PROXY__CREDENTIALS__COMMAND_INTERVAL", "0s")];
+        let settings = load_with(&pairs).unwrap();
+        assert_eq!(settings.credentials.command_interval, None);
+    }
+
+    #[test]
+    fn literal_username_is_accepted() {
+        let pairs = [("REKAZ_PROXY__CREDENTIALS__USERNAME", "integrator")];
+        let settings = load_with(&pairs).unwrap();
+        assert_eq!(
+            settings.credentials.username,
+            Source::Literal("integrator".to_owned())
+        );
+    }
+
+    #[test]
+    fn literal_password_is_rejected() {
+        let pairs = [("REKAZ_PROXY__CREDENTIALS__PASSWORD", "hunter2-password")];
+        let error = load_with(&pairs).unwrap_err().to_string();
+        assert!(error.contains("command:PROGRAM ARGS"), "{error}");
+        assert!(!error.contains("hunter2-password"), "{error}");
+    }
+
+    #[test]
+    fn empty_admin_listen_turns_it_off() {
+        let settings = load_with(&[("REKAZ_PROXY__ADMIN__LISTEN", "")]).unwrap();
+        assert_eq!(settings.admin.listen, None);
+    }
+
+    #[test]
+    fn default_admin_listen_is_loopback() {
+        let settings = load_with(&[]).unwrap();
+        assert_eq!(
+            settings.admin.listen,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+    }
+}

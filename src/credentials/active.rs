@@ -350,3 +350,69 @@ fn flagged(
         .map(|(_, name)| *name)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::Source;
+
+    const TENANT: &str = "3a1f3638-e6dc-d864-4aa7-df60cdbb1146";
+
+    fn token_specs() -> CredentialSpecs {
+        CredentialSpecs {
+            mode: AuthMode::Token,
+            api_key: Source::Env("UNSET_KEY".to_owned()),
+            api_secret: Source::Env("UNSET_SECRET".to_owned()),
+            tenant_id: Source::Literal(TENANT.to_owned()),
+            username: Source::Literal("integrator@example.test".to_owned()),
+            password: Source::Env("PASSWORD".to_owned()),
+            command_interval: Some(Duration::from_secs(60)),
+        }
+    }
+
+    async fn read_token_mode(password: &str) -> ActiveCredentials {
+        let env: EnvVars = [("PASSWORD", password)].into_iter().collect();
+        ActiveCredentials::read(&token_specs(), &env).await.unwrap()
+    }
+
+    #[test]
+    fn debug_hides_key_and_secret() {
+        let credentials =
+            ActiveCredentials::from_api_key("key-1234567", "very-secret-value", TENANT).unwrap();
+        let printed = format!("{credentials:?}");
+        assert!(!printed.contains("key-1234567"), "{printed}");
+        assert!(!printed.contains("very-secret-value"), "{printed}");
+    }
+
+    #[test]
+    fn changed_values_names_the_secret() {
+        let first = ActiveCredentials::from_api_key("key-1234567", "secret-one", TENANT).unwrap();
+        let second = ActiveCredentials::from_api_key("key-1234567", "secret-two", TENANT).unwrap();
+        assert_eq!(first.changed_values(&second), ["API secret"]);
+    }
+
+    #[tokio::test]
+    async fn token_mode_reads_no_api_key() {
+        let credentials = read_token_mode("password-value").await;
+        assert_eq!(credentials.mode, AuthMode::Token);
+        assert!(credentials.authorization().is_none());
+        assert!(credentials.password_login().is_some());
+    }
+
+    #[tokio::test]
+    async fn password_login_debug_hides_password() {
+        let credentials = read_token_mode("password-value").await;
+        let printed = format!("{:?}", credentials.password_login().unwrap());
+        assert!(!printed.contains("password-value"), "{printed}");
+        assert!(!printed.contains("integrator@example.test"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn changed_password_is_named() {
+        let first = read_token_mode("password-one").await;
+        let second = read_token_mode("password-two").await;
+        assert_eq!(first.changed_values(&second), ["password"]);
+    }
+}

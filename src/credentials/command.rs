@@ -216,3 +216,71 @@ impl fmt::Display for CommandSource {
         formatter.write_str(&self.line)
     }
 }
+
+impl fmt::Debug for CommandSource {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "command:{}", self.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn parse_splits_quoted_words() {
+        let command =
+            CommandSource::parse("op read 'op://vault/rekaz/api secret'", TIMEOUT).unwrap();
+        assert_eq!(command.program(), "op");
+        assert_eq!(command.args, ["read", "op://vault/rekaz/api secret"]);
+    }
+
+    #[test]
+    fn parse_rejects_empty_line() {
+        let problem = CommandSource::parse("   ", TIMEOUT).unwrap_err();
+        assert!(problem.contains("name a program"), "{problem}");
+    }
+
+    #[test]
+    fn parse_rejects_unbalanced_quote() {
+        assert!(CommandSource::parse("vault kv get 'secret", TIMEOUT).is_err());
+    }
+
+    #[tokio::test]
+    async fn run_strips_trailing_line_ending() {
+        let command = CommandSource::parse("printf 'value\\r\\n'", TIMEOUT).unwrap();
+        let value = command.run().await.unwrap();
+        assert_eq!(value.value.expose_secret(), "value");
+    }
+
+    #[tokio::test]
+    async fn run_reports_exit_status() {
+        let command = CommandSource::parse("false", TIMEOUT).unwrap();
+        let error = command.run().await.unwrap_err().to_string();
+        assert!(error.contains("`false` failed (exit status: 1)"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn run_kills_command_at_timeout() {
+        let command = CommandSource::parse("sleep 30", Duration::from_millis(100)).unwrap();
+        let error = command.run().await.unwrap_err();
+        assert!(
+            matches!(error, CredentialError::CommandTimedOut { .. }),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn run_rejects_oversized_output() {
+        let command = CommandSource::parse("head -c 70000 /dev/zero", TIMEOUT).unwrap();
+        let error = command.run().await.unwrap_err();
+        assert!(
+            matches!(error, CredentialError::CommandOutputTooLarge { .. }),
+            "{error}"
+        );
+    }
+}

@@ -188,6 +188,17 @@ impl fmt::Display for Source {
     }
 }
 
+/// Never prints the value.
+impl fmt::Debug for SourceValue {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SourceValue")
+            .field("value", &"<redacted>")
+            .field("line_ending_removed", &self.line_ending_removed)
+            .finish()
+    }
+}
+
 impl fmt::Debug for Source {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, formatter)

@@ -224,3 +224,113 @@ fn log_line_endings(active: &ActiveCredentials) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::{AuthMode, Source};
+
+    const TENANT: &str = "3a1f3638-e6dc-d864-4aa7-df60cdbb1146";
+
+    fn specs(secret_file: &Path) -> CredentialSpecs {
+        CredentialSpecs {
+            mode: AuthMode::Basic,
+            api_key: Source::Literal("key-for-store-tests".to_owned()),
+            api_secret: Source::File(secret_file.to_path_buf()),
+            tenant_id: Source::Literal(TENANT.to_owned()),
+            username: Source::Env("UNUSED".to_owned()),
+            password: Source::Env("UNUSED".to_owned()),
+            command_interval: Some(Duration::from_secs(60)),
+        }
+    }
+
+    async fn store_with_secret(secret: &str) -> (tempfile::TempDir, CredentialStore) {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("secret");
+        std::fs::write(&file, secret).unwrap();
+        let store = CredentialStore::load(specs(&file), EnvVars::default())
+            .await
+            .unwrap();
+        (directory, store)
+    }
+
+    #[tokio::test]
+    async fn reload_of_same_values_is_unchanged() {
+        let (_directory, store) = store_with_secret("first-secret").await;
+        let outcome = store.reload(ReloadTrigger::Requested).await.unwrap();
+        assert_eq!(outcome, ReloadOutcome::Unchanged);
+        assert_eq!(store.current().generation(), 0);
+    }
+
+    #[tokio::test]
+    async fn reload_of_new_value_bumps_generation() {
+        let (directory, store) = store_with_secret("first-secret").await;
+        std::fs::write(directory.path().join("secret"), "second-secret").unwrap();
+
+        let outcome = store.reload(ReloadTrigger::Requested).await.unwrap();
+
+        assert_eq!(outcome, ReloadOutcome::Changed);
+        assert_eq!(store.current().generation(), 1);
+        assert_eq!(*store.subscribe().borrow(), 1);
+    }
+
+    #[tokio::test]
+    async fn failed_reload_keeps_last_good_values() {
+        let (directory, store) = store_with_secret("first-secret").await;
+        let before = store.current();
+        std::fs::remove_file(directory.path().join("secret")).unwrap();
+
+        assert!(store.reload(ReloadTrigger::Requested).await.is_err());
+
+        assert!(store.current().same_values(&before));
+        assert_eq!(
+            store.reload_failure().map(|failure| failure.failures),
+            Some(1)
+        );
+    }
+
+    #[tokio::test]
+    async fn good_reload_clears_failure() {
+        let (directory, store) = store_with_secret("first-secret").await;
+        let file = directory.path().join("secret");
+        std::fs::write(&file, "").unwrap();
+        let _ = store.reload(ReloadTrigger::Requested).await;
+        std::fs::write(&file, "first-secret").unwrap();
+
+        store.reload(ReloadTrigger::Requested).await.unwrap();
+
+        assert!(store.reload_failure().is_none());
+    }
+
+    #[tokio::test]
+    async fn rejection_after_newer_reload_reuses_it() {
+        let (directory, store) = store_with_secret("first-secret").await;
+        let used = store.current();
+        let finished_before = store.finished_reloads();
+        std::fs::write(directory.path().join("secret"), "second-secret").unwrap();
+        store.reload(ReloadTrigger::FileChanged).await.unwrap();
+        // A read now would fail, so a second read would show up as an error.
+        std::fs::remove_file(directory.path().join("secret")).unwrap();
+
+        let outcome = store.reread_after_rejection(&used, finished_before).await;
+
+        assert_eq!(outcome.unwrap(), ReloadOutcome::Changed);
+        assert_eq!(store.finished_reloads(), finished_before + 1);
+    }
+
+    #[tokio::test]
+    async fn rejection_without_newer_reload_reads_again() {
+        let (directory, store) = store_with_secret("first-secret").await;
+        let used = store.current();
+        let finished_before = store.finished_reloads();
+        std::fs::write(directory.path().join("secret"), "second-secret").unwrap();
+
+        let outcome = store.reread_after_rejection(&used, finished_before).await;
+
+        assert_eq!(outcome.unwrap(), ReloadOutcome::Changed);
+        assert_eq!(store.finished_reloads(), finished_before + 1);
+    }
+}
