@@ -19,12 +19,12 @@ pub fn router(auth: Arc<Authenticator>) -> Router {
         .with_state(auth)
 }
 
-/// Answers 200 while the process serves.
+/// Responds 200 while the process serves.
 async fn report_health() -> Json<Value> {
     Json(json!({ "status": "serving" }))
 }
 
-/// Answers 200 when credentials are usable, else 503 with the reason, which names sources and
+/// Responds 200 when credentials are usable, else 503 with the reason, which names sources and
 /// settings but never a value.
 async fn report_readiness(State(auth): State<Arc<Authenticator>>) -> (StatusCode, Json<Value>) {
     match auth.readiness() {

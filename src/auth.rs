@@ -23,7 +23,7 @@ pub struct Grant {
     finished_reloads: u64,
 }
 
-/// What happened when the credentials of a rejected request were renewed.
+/// Outcome of renewing the credentials of a rejected request.
 pub enum Renewal {
     /// New credentials or a new token are in use; the request may be sent again with them.
     Renewed(Grant),
@@ -52,17 +52,17 @@ impl Authenticator {
         Authenticator { store, tokens }
     }
 
-    /// The credential store.
+    /// Returns the credential store.
     pub fn store(&self) -> &Arc<CredentialStore> {
         &self.store
     }
 
-    /// The token manager, in token mode.
+    /// Returns the token manager, in token mode.
     pub fn tokens(&self) -> Option<&Arc<TokenManager>> {
         self.tokens.as_ref()
     }
 
-    /// The header for the next request: the Basic header, or a Bearer header with a token that
+    /// Returns the header for the next request: the Basic header, or a Bearer header with a token that
     /// has not expired.
     pub async fn grant(&self) -> Result<Grant, TokenError> {
         let finished_reloads = self.store.finished_reloads();
@@ -74,7 +74,7 @@ impl Authenticator {
         Ok(Grant::new(credentials, token, finished_reloads))
     }
 
-    /// Returns whether a rejection can be answered with new credentials: in token mode, or when
+    /// Returns whether new credentials can follow a rejection: in token mode, or when
     /// a source in use is a file or a command.
     pub fn can_renew(&self) -> bool {
         self.tokens.is_some() || self.store.specs().has_rereadable_source()
@@ -145,12 +145,12 @@ impl Grant {
         }
     }
 
-    /// The `Authorization` value to send, marked sensitive.
+    /// Returns the `Authorization` value to send, marked sensitive.
     pub fn authorization(&self) -> &HeaderValue {
         &self.authorization
     }
 
-    /// The credentials behind the header.
+    /// Returns the credentials behind the header.
     pub fn credentials(&self) -> &Arc<ActiveCredentials> {
         &self.credentials
     }

@@ -55,7 +55,7 @@ pub struct App {
     pub settings: Settings,
     /// The credentials in use; reload them through this handle.
     pub credentials: Arc<CredentialStore>,
-    /// The headers each request gets, Basic or Bearer, and readiness.
+    /// Source of each request's `Authorization` header, Basic or Bearer, and of readiness.
     pub auth: Arc<Authenticator>,
     /// The forwarding handler's state.
     pub state: Arc<ProxyState>,
@@ -108,7 +108,7 @@ impl App {
         rotation
     }
 
-    /// The admin router with `/healthz` and `/readyz`.
+    /// Builds the admin router with `/healthz` and `/readyz`.
     pub fn admin_router(&self) -> Router {
         crate::admin::router(Arc::clone(&self.auth))
     }

@@ -38,7 +38,7 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
         let router = app.admin_router();
         tokio::spawn(async move {
             if let Err(error) = axum::serve(admin, router).await {
-                tracing::error!(%error, "admin listener failed; health probes get no answer");
+                tracing::error!(%error, "admin listener failed; health probes get no response");
             }
         })
     });

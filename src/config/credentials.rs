@@ -9,7 +9,7 @@ use super::settings::parse_duration;
 use crate::credentials::{AuthMode, CredentialSpecs, Source};
 use crate::env::EnvVars;
 
-/// How token mode asks for tokens.
+/// Token mode's requests to the token endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
     /// `client_id` sent to the token endpoint; `None` sends none.

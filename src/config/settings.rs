@@ -20,9 +20,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where and how requests are forwarded.
     pub upstream: UpstreamSettings,
-    /// Where the credential values are read from, and which of them `auth.mode` uses.
+    /// Sources of the credential values, and the `auth.mode` that picks among them.
     pub credentials: CredentialSpecs,
-    /// How token mode obtains tokens.
+    /// Token requests of token mode.
     pub auth: AuthSettings,
     /// The admin listener for health probes.
     pub admin: AdminSettings,

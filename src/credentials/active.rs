@@ -13,21 +13,21 @@ use super::validate::{invalid, validate_key, validate_tenant, validate_text};
 use super::{AuthMode, CredentialSpecs};
 use crate::env::EnvVars;
 
-/// What `SourceReport` shows for a value the configured mode does not read.
+/// `SourceReport` text for a value the configured mode does not read.
 const NOT_USED: &str = "not used in this auth.mode";
 
-/// Headers to inject, plus what the logs may say about them.
+/// Headers to inject, plus their masked description for logs.
 pub struct ActiveCredentials {
     login: Login,
     tenant: HeaderValue,
     generation: u64,
-    /// Which values were read and which header they give.
+    /// Mode that decided the values read and the header built.
     pub mode: AuthMode,
     /// Masked form of the API key, or of the username in token mode; safe for logs (`ab12…`).
     pub key_hint: String,
     /// The tenant id; not secret.
     pub tenant_id: String,
-    /// Where each value came from, for start-up logs and diagnoses.
+    /// Source of each value, for start-up logs and diagnoses.
     pub report: SourceReport,
 }
 
@@ -49,7 +49,7 @@ pub struct PasswordLogin {
     password: SecretString,
 }
 
-/// Where each credential value came from and what was done to it.
+/// Source of each credential value and the clean-up applied to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceReport {
     /// Source of the API key, as `env:NAME`, `file:/path` or `command:...`.
@@ -206,7 +206,7 @@ impl ActiveCredentials {
         }
     }
 
-    /// The username and password, in token mode.
+    /// Returns the username and password, in token mode.
     pub fn password_login(&self) -> Option<&PasswordLogin> {
         match &self.login {
             Login::ApiKey { .. } => None,
@@ -214,13 +214,13 @@ impl ActiveCredentials {
         }
     }
 
-    /// The `__tenant` header value.
+    /// Returns the `__tenant` header value.
     pub fn tenant_header(&self) -> &HeaderValue {
         &self.tenant
     }
 
-    /// Which reload of the store produced these credentials: 0 at start, then one more for
-    /// every change.
+    /// Returns the number of the reload that produced these credentials: 0 at start, then one
+    /// more for every change.
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -229,7 +229,7 @@ impl ActiveCredentials {
         self.generation = generation;
     }
 
-    /// Returns whether `other` holds the same values.
+    /// Returns whether `other` contains the same values.
     pub fn same_values(&self, other: &ActiveCredentials) -> bool {
         self.changed_values(other).is_empty()
     }
@@ -265,7 +265,7 @@ impl ActiveCredentials {
 }
 
 impl PasswordLogin {
-    /// The username. Not secret, but kept out of logs like a secret all the same.
+    /// Returns the username, which is not secret but is kept out of logs like a secret.
     pub fn username(&self) -> &SecretString {
         &self.username
     }

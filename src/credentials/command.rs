@@ -55,7 +55,7 @@ impl CommandSource {
         })
     }
 
-    /// The program, as written.
+    /// Returns the program, as written.
     pub fn program(&self) -> &str {
         &self.program
     }

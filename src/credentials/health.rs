@@ -46,7 +46,7 @@ impl ReloadHealth {
         self.failure.take()
     }
 
-    /// The current failure streak, if the latest read failed.
+    /// Returns the current failure streak, if the latest read failed.
     pub(super) fn failure(&self) -> Option<&ReloadFailure> {
         self.failure.as_ref()
     }

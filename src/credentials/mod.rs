@@ -22,7 +22,7 @@ pub use source::{Source, SourceValue};
 pub use store::{CredentialStore, ReloadOutcome, ReloadTrigger};
 pub use watch::{watch_files, FileWatch};
 
-/// How the proxy authenticates to Rekaz.
+/// Authentication scheme the proxy uses with Rekaz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
     /// `Authorization: Basic base64(key:secret)` with the API key and secret.
@@ -34,7 +34,7 @@ pub enum AuthMode {
 /// The sources of the values Rekaz calls need, and how to run `command:` sources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialSpecs {
-    /// Which values are read and which header is sent.
+    /// Mode that decides the values read and the header sent.
     pub mode: AuthMode,
     /// Source of the API key (Basic mode).
     pub api_key: Source,
@@ -52,7 +52,7 @@ pub struct CredentialSpecs {
 }
 
 impl CredentialSpecs {
-    /// The sources this mode reads, each with the name of its value, in reading order.
+    /// Returns the sources this mode reads, each with the name of its value, in reading order.
     pub fn used_sources(&self) -> Vec<(&'static str, &Source)> {
         match self.mode {
             AuthMode::Basic => vec![

@@ -1,5 +1,5 @@
-//! What makes the proxy re-read its credential sources while it runs: changed secret files,
-//! SIGHUP, and the command interval. The 401 re-read lives with the forwarder.
+//! Triggers that make the proxy re-read its credential sources while it runs: changed secret
+//! files, SIGHUP, and the command interval. The 401 re-read lives with the forwarder.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +48,7 @@ impl Rotation {
         self.tasks.push(task);
     }
 
-    /// The watched directories, empty when no file source is in use or watching failed.
+    /// Returns the watched directories, empty when no file source is in use or watching failed.
     pub fn watched_directories(&self) -> &[std::path::PathBuf] {
         self.watch.as_ref().map_or(&[], FileWatch::directories)
     }

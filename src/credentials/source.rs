@@ -1,5 +1,5 @@
-//! Where a credential value comes from: an environment variable, a file, a command, or a
-//! literal value that is not secret.
+//! Sources of credential values: an environment variable, a file, a command, or a literal
+//! value that is not secret.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -124,7 +124,7 @@ impl Source {
         matches!(self, Source::File(_) | Source::Command(_))
     }
 
-    /// The file this source reads, if it is a `file:` source.
+    /// Returns the file this source reads, if it is a `file:` source.
     pub fn file_path(&self) -> Option<&Path> {
         match self {
             Source::File(path) => Some(path),

@@ -23,11 +23,11 @@ pub struct CredentialStore {
     reload_lock: tokio::sync::Mutex<()>,
     /// Reloads finished so far, failed ones included.
     finished_reloads: AtomicU64,
-    /// Carries the generation of the credentials in use to whoever waits for a change.
+    /// Sends the generation of the credentials in use to every task waiting for a change.
     changes: watch::Sender<u64>,
 }
 
-/// What a reload found.
+/// Result of a reload that read every source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadOutcome {
     /// The sources held the same values.
@@ -36,7 +36,7 @@ pub enum ReloadOutcome {
     Changed,
 }
 
-/// Why the sources are read again; logged with every reload.
+/// Reason the sources are read again, logged with every reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadTrigger {
     /// A watched secret file or its directory changed.
@@ -52,7 +52,7 @@ pub enum ReloadTrigger {
 }
 
 impl ReloadTrigger {
-    /// The trigger's name in logs.
+    /// Returns the trigger's name in logs.
     pub fn as_str(self) -> &'static str {
         match self {
             ReloadTrigger::FileChanged => "file_changed",
@@ -80,12 +80,12 @@ impl CredentialStore {
         })
     }
 
-    /// The credentials to use for the next request.
+    /// Returns the credentials to use for the next request.
     pub fn current(&self) -> Arc<ActiveCredentials> {
         self.current.load_full()
     }
 
-    /// The configured sources.
+    /// Returns the configured sources.
     pub fn specs(&self) -> &CredentialSpecs {
         &self.specs
     }
@@ -96,12 +96,12 @@ impl CredentialStore {
         self.finished_reloads.load(Ordering::Acquire)
     }
 
-    /// The failure streak of the latest reloads, if the latest one failed.
+    /// Returns the failure streak of the latest reloads, if the latest one failed.
     pub fn reload_failure(&self) -> Option<ReloadFailure> {
         self.lock_health().failure().cloned()
     }
 
-    /// A receiver that sees the generation of the credentials in use whenever they change.
+    /// Returns a receiver of the generation of the credentials in use, updated on every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }

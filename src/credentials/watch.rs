@@ -1,10 +1,10 @@
 //! Watches `file:` sources and reloads the credentials when one changes.
 //!
 //! The parent directory is watched rather than the file, because both common ways of replacing a
-//! secret swap the file out from under a watch on the file itself: Kubernetes writes a new
-//! timestamped directory and renames a new `..data` symlink over the old one (the secret files
-//! are symlinks through `..data`), and editors write a temporary file and rename it over the old
-//! one. An in-place write is seen there too.
+//! secret swap the file out from under a watch on the file itself. Kubernetes writes a new
+//! timestamped directory and renames a new `..data` symlink over the old one, and the secret
+//! files are symlinks through `..data`. Editors write a temporary file and rename it over the
+//! old one. An in-place write is seen in the directory too.
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
@@ -31,7 +31,7 @@ pub struct FileWatch {
 }
 
 impl FileWatch {
-    /// The directories watched.
+    /// Returns the directories watched.
     pub fn directories(&self) -> &[PathBuf] {
         &self.directories
     }
@@ -43,7 +43,7 @@ impl Drop for FileWatch {
     }
 }
 
-/// What to watch: directories, and the file names in them whose changes matter.
+/// Directories to watch, and the file names in them whose changes matter.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct WatchPlan {
     directories: BTreeSet<PathBuf>,

@@ -1,4 +1,4 @@
-//! The answer to a 401 from Rekaz: renew the credentials once, and send the request again when
+//! Handling of a 401 from Rekaz: renew the credentials once, and send the request again when
 //! that gave new ones and the request can be sent twice.
 //!
 //! Regenerating a key in Rekaz revokes the old one at once, so the first calls after a rotation
@@ -14,7 +14,7 @@ use super::headers::TENANT;
 use super::ProxyState;
 use crate::auth::{Grant, Renewal};
 
-/// Renews what Rekaz rejected and, when new credentials came of it and `replay` holds a copy
+/// Renews what Rekaz rejected and, when new credentials came of it and `replay` contains a copy
 /// of the request, sends the copy with them. Otherwise returns `rejected` for the client.
 pub(super) async fn retry_rejected(
     state: &ProxyState,

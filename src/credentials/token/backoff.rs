@@ -7,7 +7,7 @@ use super::error::TokenError;
 /// Wait after the first failure; it doubles with every further failure.
 const FIRST_DELAY: Duration = Duration::from_secs(1);
 
-/// Longest wait between two attempts.
+/// Maximum wait between two attempts.
 const MAX_DELAY: Duration = Duration::from_secs(60);
 
 /// The failure streak of token requests.
@@ -62,7 +62,7 @@ impl Backoff {
     }
 }
 
-/// The wait after `failures` earlier failures: 1 s, 2 s, 4 s, ... up to [`MAX_DELAY`].
+/// Returns the wait after `failures` earlier failures: 1 s, 2 s, 4 s, ... up to [`MAX_DELAY`].
 fn delay_after(failures: u32) -> Duration {
     FIRST_DELAY
         .saturating_mul(2u32.saturating_pow(failures))

@@ -11,7 +11,7 @@ use super::error::{GrantKind, TokenError};
 use crate::credentials::PasswordLogin;
 use crate::proxy::error_chain;
 
-/// Access token lifetime assumed when the answer has no `expires_in`: Rekaz's one hour.
+/// Access token lifetime assumed when the response has no `expires_in`: Rekaz's one hour.
 const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
 
 /// Largest token response read; real ones are a few kilobytes.
@@ -20,7 +20,7 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// Characters of an `error_description` kept for logs.
 const MAX_DESCRIPTION_CHARS: usize = 200;
 
-/// What the endpoint is asked for.
+/// Grant requested from the endpoint.
 pub enum Grant<'a> {
     /// Log in with a username and password.
     Password(&'a PasswordLogin),
@@ -64,7 +64,7 @@ struct ErrorResponse {
     error_description: Option<String>,
 }
 
-/// Where and how tokens are requested.
+/// Token endpoint URL and the fixed parts of every token request.
 #[derive(Debug, Clone)]
 pub struct TokenEndpoint {
     client: reqwest::Client,
@@ -100,7 +100,7 @@ impl TokenEndpoint {
         }
     }
 
-    /// The endpoint's URL.
+    /// Returns the endpoint's URL.
     pub fn url(&self) -> &Url {
         &self.url
     }
@@ -141,7 +141,7 @@ impl TokenEndpoint {
         self.parse(kind, status, &body)
     }
 
-    /// Builds the form body. It holds the password or refresh token, so it is never logged.
+    /// Builds the form body. It contains the password or refresh token, so it is never logged.
     fn form(&self, grant: &Grant<'_>) -> String {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         match grant {

@@ -3,17 +3,17 @@
 
 use thiserror::Error;
 
-/// Which OAuth 2.0 grant was requested.
+/// OAuth 2.0 grant requested from the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantKind {
     /// `grant_type=password`: username and password.
     Password,
-    /// `grant_type=refresh_token`: the refresh token of an earlier answer.
+    /// `grant_type=refresh_token`: the refresh token of an earlier response.
     RefreshToken,
 }
 
 impl GrantKind {
-    /// The `grant_type` value.
+    /// Returns the `grant_type` value.
     pub fn as_str(self) -> &'static str {
         match self {
             GrantKind::Password => "password",
@@ -25,7 +25,7 @@ impl GrantKind {
 /// An access token could not be obtained.
 #[derive(Debug, Clone, Error)]
 pub enum TokenError {
-    /// The token endpoint answered with an OAuth 2.0 error (RFC 6749, section 5.2).
+    /// The token endpoint responded with an OAuth 2.0 error (RFC 6749, section 5.2).
     #[error("{}", describe_rejection(*grant, code, description))]
     Rejected {
         /// The grant that was requested.
@@ -36,7 +36,7 @@ pub enum TokenError {
         description: String,
     },
 
-    /// The token endpoint answered with a status that is neither success nor an OAuth error.
+    /// The token endpoint responded with a status that is neither success nor an OAuth error.
     #[error("the token endpoint {url} answered {status}; check that upstream.url points at Rekaz")]
     Status {
         /// The token endpoint.
@@ -52,7 +52,7 @@ pub enum TokenError {
     InvalidResponse {
         /// The token endpoint.
         url: String,
-        /// What is wrong, without any token.
+        /// Problem found, without any token.
         problem: String,
     },
 
@@ -86,7 +86,7 @@ impl TokenError {
         matches!(self, TokenError::Rejected { code, .. } if code == "invalid_grant")
     }
 
-    /// The OAuth 2.0 error code, for the log's `cause` field.
+    /// Returns the OAuth 2.0 error code, for the log's `cause` field.
     pub fn code(&self) -> &str {
         match self {
             TokenError::Rejected { code, .. } => code,

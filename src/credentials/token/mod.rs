@@ -105,12 +105,12 @@ impl TokenManager {
         }
     }
 
-    /// The token endpoint.
+    /// Returns the token endpoint.
     pub fn endpoint(&self) -> &TokenEndpoint {
         &self.endpoint
     }
 
-    /// A token that has not expired: the cached one, or a new one. Never returns a token known
+    /// Returns a token that has not expired: the cached one, or a new one. Never returns a token known
     /// to be expired. While the endpoint is failing, returns its last error without asking it
     /// again until the backoff delay has passed.
     pub async fn token(&self) -> Result<Arc<AccessToken>, TokenError> {
@@ -120,7 +120,7 @@ impl TokenManager {
         self.renew(None).await
     }
 
-    /// Replaces `rejected` after Rekaz answered 401 to it. Concurrent callers with the same
+    /// Replaces `rejected` after Rekaz responded 401 to it. Concurrent callers with the same
     /// token share one request and get the same new token.
     pub async fn renew_after_rejection(
         &self,
@@ -306,8 +306,8 @@ impl TokenManager {
         })
     }
 
-    /// Logs the first failure of a streak at WARN while a usable token remains, and at ERROR
-    /// once the streak has left the proxy without one; repeats go to DEBUG.
+    /// Logs the first failure of a streak at WARN while a usable token remains. Once the streak
+    /// has left the proxy without one, it logs one ERROR, and repeats go to DEBUG.
     fn log_failure(&self, error: &TokenError, backoff: &mut Backoff, retry_in: Duration) {
         let retry_in_s = retry_in.as_secs();
         match self.usable_token(Instant::now()) {
