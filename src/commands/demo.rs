@@ -22,7 +22,40 @@ struct Step {
     path: &'static str,
     body: Option<Body>,
     expected: StatusCode,
-    wrong_secret: bool,
+    proxy: DemoProxy,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+/// The demo proxy that a step goes through. Each misconfigured proxy shows a diagnosis.
+#[derive(Clone, Copy)]
+enum DemoProxy {
+    /// Configured correctly.
+    Correct,
+    /// Configured with a secret that does not belong to the key.
+    WrongSecret,
+    /// Configured with key and secret swapped.
+    Swapped,
+    /// Configured with a User-Agent that Rekaz's CDN blocks.
+    PythonAgent,
+}
+
+/// The addresses of the demo's proxies.
+struct DemoProxies {
+    correct: SocketAddr,
+    wrong_secret: SocketAddr,
+    swapped: SocketAddr,
+    python_agent: SocketAddr,
+}
+
+impl DemoProxies {
+    fn address(&self, proxy: DemoProxy) -> SocketAddr {
+        match proxy {
+            DemoProxy::Correct => self.correct,
+            DemoProxy::WrongSecret => self.wrong_secret,
+            DemoProxy::Swapped => self.swapped,
+            DemoProxy::PythonAgent => self.python_agent,
+        }
+    }
 }
 
 /// A request body: JSON, or raw text that is deliberately not JSON.
@@ -55,10 +88,20 @@ async fn run_demo() -> Result<bool, Box<dyn std::error::Error>> {
     let secret = uuid::Uuid::new_v4().simple().to_string();
 
     let (sandbox_url, _sandbox) = start_sandbox(&key, &secret).await?;
-    let (proxy, _proxy) = start_proxy(&sandbox_url, &key, &secret).await?;
-    let (wrong, _wrong) = start_proxy(&sandbox_url, &key, "not-the-secret").await?;
+    let (correct, _correct) = start_proxy(&sandbox_url, &key, &secret, None).await?;
+    let (wrong_secret, _wrong) = start_proxy(&sandbox_url, &key, "not-the-secret", None).await?;
+    let (swapped, _swapped) = start_proxy(&sandbox_url, &secret, &key, None).await?;
+    let python = Some("Python-urllib/3.12");
+    let (python_agent, _python) = start_proxy(&sandbox_url, &key, &secret, python).await?;
+    let proxies = DemoProxies {
+        correct,
+        wrong_secret,
+        swapped,
+        python_agent,
+    };
     println!("sandbox (fake Rekaz) at {sandbox_url}");
-    println!("proxy at http://{proxy}, and a second proxy with a wrong secret at http://{wrong}\n");
+    println!("proxy at http://{correct}; misconfigured proxies: a wrong secret at http://{wrong_secret}, key and secret swapped at http://{swapped}, a Python User-Agent at http://{python_agent}");
+    println!("each failed call is followed by a rekaz_proxy::diagnosis line naming the cause\n");
 
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -66,7 +109,7 @@ async fn run_demo() -> Result<bool, Box<dyn std::error::Error>> {
     let mut context = DemoContext::default();
     let mut failures = 0;
     for step in steps() {
-        let base = if step.wrong_secret { wrong } else { proxy };
+        let base = proxies.address(step.proxy);
         if !run_step(&client, base, &step, &mut context).await? {
             failures += 1;
         }
@@ -113,7 +156,7 @@ fn steps() -> Vec<Step> {
             StatusCode::OK,
         ),
         Step {
-            wrong_secret: true,
+            proxy: DemoProxy::WrongSecret,
             ..step(
                 "Same call with a wrong secret",
                 Method::GET,
@@ -122,6 +165,43 @@ fn steps() -> Vec<Step> {
                 StatusCode::UNAUTHORIZED,
             )
         },
+        Step {
+            proxy: DemoProxy::Swapped,
+            ..step(
+                "Same call with key and secret swapped (a probe finds out)",
+                Method::GET,
+                "/api/public/customers",
+                None,
+                StatusCode::UNAUTHORIZED,
+            )
+        },
+        Step {
+            proxy: DemoProxy::PythonAgent,
+            ..step(
+                "Same call with upstream.user_agent set to Python-urllib/3.12",
+                Method::GET,
+                "/api/public/customers",
+                None,
+                StatusCode::FORBIDDEN,
+            )
+        },
+        Step {
+            headers: &[("authorization", "Bearer token-the-client-should-not-send")],
+            ..step(
+                "A client that sends its own Authorization header (removed, reported once)",
+                Method::GET,
+                "/api/public/branches",
+                None,
+                StatusCode::OK,
+            )
+        },
+        step(
+            "A customer id that does not exist",
+            Method::GET,
+            "/api/public/customers/3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            None,
+            StatusCode::NOT_FOUND,
+        ),
         step(
             "Subscription with a bad date and price id",
             Method::POST,
@@ -160,7 +240,8 @@ fn step(
         path,
         body,
         expected,
-        wrong_secret: false,
+        proxy: DemoProxy::Correct,
+        headers: &[],
     }
 }
 
@@ -175,6 +256,10 @@ async fn run_step(
     let mut request = client
         .request(step.method.clone(), format!("http://{base}{}", step.path))
         .header("accept", "application/json");
+    for (name, value) in step.headers {
+        println!("    {name}: {value}");
+        request = request.header(*name, *value);
+    }
     if let Some(body) = &step.body {
         let text = render_body(body, step.path, context);
         println!("    {text}");
@@ -275,6 +360,7 @@ async fn start_proxy(
     upstream: &str,
     key: &str,
     secret: &str,
+    user_agent: Option<&str>,
 ) -> Result<(SocketAddr, Running), Box<dyn std::error::Error>> {
     let env: EnvVars = [
         ("REKAZ_API_KEY", key),
@@ -283,10 +369,13 @@ async fn start_proxy(
     ]
     .into_iter()
     .collect();
-    let overrides = vec![
+    let mut overrides = vec![
         ("listen", "127.0.0.1:0".to_owned()),
         ("upstream.url", upstream.to_owned()),
     ];
+    if let Some(user_agent) = user_agent {
+        overrides.push(("upstream.user_agent", user_agent.to_owned()));
+    }
     let settings = config::load(None, &env, &overrides)?;
     let app = App::build(settings, env).await?;
     let listener = app.bind().await?;
