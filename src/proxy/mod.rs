@@ -66,7 +66,5 @@ impl ProxyState {
 /// The handler enforces `limits.max_request_body_bytes` itself, so a body over the limit gets
 /// the proxy's JSON error and an access log line like any other failure.
 pub fn router(state: Arc<ProxyState>) -> Router {
-    Router::new()
-        .fallback(forward::forward)
-        .with_state(state)
+    Router::new().fallback(forward::forward).with_state(state)
 }
