@@ -15,7 +15,7 @@ use crate::config::{ConfigError, Settings};
 use crate::credentials::rotation::Rotation;
 use crate::credentials::token::TokenEndpoint;
 use crate::credentials::{AuthMode, CredentialError, CredentialStore};
-use crate::diagnosis::{Diagnostics, SwapProbe, DEFAULT_REPEAT_WINDOW};
+use crate::diagnosis::{Diagnostics, SwapProbe};
 use crate::env::EnvVars;
 use crate::proxy::{self, build_client, ClientError, ProxyState};
 
@@ -80,7 +80,7 @@ impl App {
             endpoint,
             settings.auth.refresh_margin,
         ));
-        let diagnostics = Diagnostics::new(DEFAULT_REPEAT_WINDOW)
+        let diagnostics = Diagnostics::new(settings.log.repeat_window)
             .with_probe(SwapProbe::new(client.clone(), &settings.upstream));
         let state = Arc::new(ProxyState::new(
             client.clone(),

@@ -428,6 +428,32 @@ fn rate_limit_with_and_without_retry_after() {
 }
 
 #[test]
+fn repeated_401s_are_summarised_in_the_log() {
+    let sandbox = SandboxProcess::start();
+    let proxy = ProxyProcess::builder(&sandbox.url())
+        .env("REKAZ_API_SECRET", WRONG_SECRET)
+        .env("REKAZ_PROXY__LOG__REPEAT_WINDOW", "2s")
+        .start();
+
+    for _ in 0..3 {
+        assert_eq!(get(&proxy, "/api/public/customers"), 401);
+    }
+    let is_summary = |line: &Value| {
+        is_diagnosis(line, "credentials_rejected") && log_field(line, "repeated").is_some()
+    };
+    let summary = proxy.wait_for_log(is_summary, PROCESS_TIMEOUT);
+    assert_eq!(number_field(&summary, "repeated"), Some(2));
+    assert!(text_field(&summary, "hint").contains("env:REKAZ_API_SECRET"));
+
+    let full_lines = proxy
+        .json_logs()
+        .into_iter()
+        .filter(|line| is_diagnosis(line, "credentials_rejected") && !is_summary(line))
+        .count();
+    assert_eq!(full_lines, 1);
+}
+
+#[test]
 fn submitted_values_never_reach_the_log() {
     let sandbox = SandboxProcess::start();
     let proxy = ProxyProcess::start(&sandbox.url());

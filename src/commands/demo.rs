@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::{self, LogFormat, LogSettings};
+use crate::diagnosis::DEFAULT_REPEAT_WINDOW;
 use crate::env::EnvVars;
 use crate::sandbox::{Sandbox, SandboxConfig, PRICE_ID};
 use crate::server::{serve, App};
@@ -69,6 +70,7 @@ pub async fn demo() -> ExitCode {
     crate::logging::init(&LogSettings {
         format: LogFormat::Text,
         level: "info".to_owned(),
+        repeat_window: DEFAULT_REPEAT_WINDOW,
     });
     match run_demo().await {
         Ok(true) => ExitCode::SUCCESS,

@@ -69,4 +69,5 @@ pub(crate) struct RawLimits {
 pub(crate) struct RawLog {
     pub format: String,
     pub level: String,
+    pub repeat_window: String,
 }

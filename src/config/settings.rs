@@ -76,6 +76,8 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing_subscriber::EnvFilter` directive.
     pub level: String,
+    /// Window in which repeated diagnoses of one cause are counted instead of logged.
+    pub repeat_window: Duration,
 }
 
 /// Log line format.
@@ -276,6 +278,7 @@ fn parse_log(raw: RawLog) -> Result<LogSettings, ConfigError> {
     Ok(LogSettings {
         format,
         level: raw.level,
+        repeat_window: parse_duration("log.repeat_window", &raw.repeat_window)?,
     })
 }
 

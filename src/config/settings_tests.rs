@@ -200,6 +200,18 @@ fn log_level_rejects_bad_filter() {
 }
 
 #[test]
+fn repeat_window_defaults_to_a_minute() {
+    let settings = load_env(&[]).expect("the defaults load");
+    assert_eq!(settings.log.repeat_window, Duration::from_secs(60));
+}
+
+#[test]
+fn repeat_window_rejects_zero() {
+    let message = env_error("REKAZ_PROXY__LOG__REPEAT_WINDOW", "0s");
+    assert!(message.contains("`log.repeat_window`"), "{message}");
+}
+
+#[test]
 fn unknown_variable_is_named() {
     let message = env_error("REKAZ_PROXY__UPSTREAM__RETRIES", "3");
     assert!(
