@@ -95,7 +95,7 @@ fn kubernetes_data_swap_is_picked_up() {
 
 /// A proxy whose secret comes from a command that prints a file, which is not watched, so
 /// only a 401 re-reads it. The script appends a line to `runs` each time it runs.
-fn proxy_with_unwatched_secret(sandbox: &SandboxProcess, secrets: &SecretDir) -> ProxyProcess {
+fn proxy_with_unwatched_secret(upstream: &str, secrets: &SecretDir) -> ProxyProcess {
     secrets.write("key-value", API_KEY);
     secrets.write("secret-value", API_SECRET);
     let runs = secrets.path("runs").to_string_lossy().into_owned();
@@ -107,7 +107,7 @@ fn proxy_with_unwatched_secret(sandbox: &SandboxProcess, secrets: &SecretDir) ->
         );
         format!("command:{}", script.to_string_lossy())
     };
-    ProxyProcess::builder(&sandbox.url())
+    ProxyProcess::builder(upstream)
         .remove_env("REKAZ_API_KEY")
         .remove_env("REKAZ_API_SECRET")
         .env("REKAZ_PROXY__CREDENTIALS__API_KEY", print("key-value"))
@@ -138,7 +138,7 @@ fn command_runs(secrets: &SecretDir) -> usize {
 fn revoked_key_is_recovered_by_replay() {
     let secrets = SecretDir::new();
     let sandbox = SandboxProcess::start();
-    let proxy = proxy_with_unwatched_secret(&sandbox, &secrets);
+    let proxy = proxy_with_unwatched_secret(&sandbox.url(), &secrets);
     assert_eq!(get_branches(&proxy), 200);
 
     rotate_unwatched(&sandbox, &secrets);
@@ -155,7 +155,7 @@ fn revoked_key_is_recovered_by_replay() {
 fn held_post_body_is_replayed_once() {
     let secrets = SecretDir::new();
     let sandbox = SandboxProcess::start();
-    let proxy = proxy_with_unwatched_secret(&sandbox, &secrets);
+    let proxy = proxy_with_unwatched_secret(&sandbox.url(), &secrets);
     rotate_unwatched(&sandbox, &secrets);
 
     let customer = r#"{"name":"Sara","mobileNumber":"0501112222","customerType":1}"#;
@@ -178,14 +178,21 @@ fn held_post_body_is_replayed_once() {
 #[test]
 fn streamed_body_is_not_replayed() {
     let secrets = SecretDir::new();
-    let sandbox = SandboxProcess::start();
-    let proxy = proxy_with_unwatched_secret(&sandbox, &secrets);
-    rotate_unwatched(&sandbox, &secrets);
+    // Unlike the sandbox, this upstream reads the whole body before it rejects the request,
+    // so the proxy always sees the 401 rather than a connection closed mid-body.
+    let revoked = expected_authorization();
+    let upstream = RecordingUpstream::start(move |request| {
+        match request.header("authorization") == Some(revoked.as_str()) {
+            true => Reply::status(401),
+            false => Reply::ok(),
+        }
+    });
+    let proxy = proxy_with_unwatched_secret(&upstream.url(), &secrets);
+    secrets.write("key-value", NEW_API_KEY);
+    secrets.write("secret-value", NEW_API_SECRET);
 
-    let body_file = secrets.write(
-        "large-body.json",
-        &format!(r#"{{"padding":"{}"}}"#, "x".repeat(70_000)),
-    );
+    let padding = "x".repeat(70_000);
+    let body_file = secrets.write("large-body.json", &format!(r#"{{"padding":"{padding}"}}"#));
     let response = curl(&[
         "-H",
         "Content-Type: application/json",
@@ -199,6 +206,13 @@ fn streamed_body_is_not_replayed() {
         |line| log_message(line).is_some_and(|message| message.contains("could not send it again")),
         SHORT,
     );
+    // The diagnosis may send a GET probe of its own, so only POSTs count.
+    let posts = upstream
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "the streamed request was sent again");
     assert_eq!(get_branches(&proxy), 200, "the renewed credentials work");
 }
 
@@ -206,7 +220,7 @@ fn streamed_body_is_not_replayed() {
 fn concurrent_rejections_share_one_reread() {
     let secrets = SecretDir::new();
     let sandbox = SandboxProcess::start();
-    let proxy = Arc::new(proxy_with_unwatched_secret(&sandbox, &secrets));
+    let proxy = Arc::new(proxy_with_unwatched_secret(&sandbox.url(), &secrets));
     let runs_at_start = command_runs(&secrets);
     rotate_unwatched(&sandbox, &secrets);
 
@@ -281,7 +295,7 @@ fn failure_streak_logs_one_error() {
 fn sighup_rereads_unwatched_sources() {
     let secrets = SecretDir::new();
     let sandbox = SandboxProcess::start();
-    let proxy = proxy_with_unwatched_secret(&sandbox, &secrets);
+    let proxy = proxy_with_unwatched_secret(&sandbox.url(), &secrets);
 
     rotate_unwatched(&sandbox, &secrets);
     proxy.signal("HUP");
@@ -364,4 +378,19 @@ fn assert_file_change_picked_up_through(secrets: &SecretDir, mounted: &SecretDir
 
     proxy.wait_for_log(|line| is_reload(line, "file_changed"), PROCESS_TIMEOUT);
     assert_eq!(get_branches(&proxy), 200);
+}
+
+#[test]
+fn repeated_rejections_are_spaced() {
+    let secrets = SecretDir::new();
+    let sandbox = SandboxProcess::start();
+    let proxy = proxy_with_unwatched_secret(&sandbox.url(), &secrets);
+    let runs_at_start = command_runs(&secrets);
+    regenerate_key(&sandbox.url(), NEW_API_KEY, NEW_API_SECRET);
+
+    let statuses = [get_branches(&proxy), get_branches(&proxy)];
+
+    assert_eq!(statuses, [401, 401]);
+    // The first rejection re-reads key and secret once; the second comes too soon after it.
+    assert_eq!(command_runs(&secrets) - runs_at_start, 2);
 }

@@ -374,3 +374,18 @@ fn check_obtains_token() {
     );
     assert_logs_free_of(&check, &[]);
 }
+
+#[test]
+fn persistent_rejection_renews_token_once() {
+    let rekaz = ScriptedRekaz::start(3600, &[1, 2, 3]);
+    let proxy = token_proxy(&rekaz.upstream.url(), PASSWORD).start();
+    proxy.wait_for_log(|line| is_obtained(line, "password"), PROCESS_TIMEOUT);
+
+    let first = curl(&[&format!("{}/api/app/customer", proxy.url())]);
+    let second = curl(&[&format!("{}/api/app/customer", proxy.url())]);
+
+    assert_eq!(first.status, 401);
+    assert_eq!(second.status, 401);
+    assert_eq!(rekaz.token_requests().len(), 2, "one login and one renewal");
+    rekaz.assert_tokens_not_logged(&proxy);
+}

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
@@ -12,6 +13,10 @@ use super::health::{ReloadFailure, ReloadHealth};
 use super::CredentialSpecs;
 use crate::env::EnvVars;
 
+/// Shortest time between two re-reads caused by rejections, so a client that keeps calling with
+/// credentials Rekaz rejects cannot make the proxy run a `command:` source for every call.
+const REJECTION_REREAD_GAP: Duration = Duration::from_secs(5);
+
 /// The credentials in use, replaced whole on reload; reads never block.
 #[derive(Debug)]
 pub struct CredentialStore {
@@ -19,8 +24,9 @@ pub struct CredentialStore {
     env: EnvVars,
     current: ArcSwap<ActiveCredentials>,
     health: Mutex<ReloadHealth>,
-    /// Serializes reloads, so concurrent triggers read the sources one at a time.
-    reload_lock: tokio::sync::Mutex<()>,
+    /// Serializes reloads, so concurrent triggers read the sources one at a time. It guards the
+    /// time of the latest re-read caused by a rejection.
+    reload_lock: tokio::sync::Mutex<Option<Instant>>,
     /// Reloads finished so far, failed ones included.
     finished_reloads: AtomicU64,
     /// Sends the generation of the credentials in use to every task waiting for a change.
@@ -74,7 +80,7 @@ impl CredentialStore {
             env,
             current: ArcSwap::from_pointee(active),
             health: Mutex::new(ReloadHealth::default()),
-            reload_lock: tokio::sync::Mutex::new(()),
+            reload_lock: tokio::sync::Mutex::new(None),
             finished_reloads: AtomicU64::new(0),
             changes: watch::Sender::new(0),
         })
@@ -114,19 +120,28 @@ impl CredentialStore {
 
     /// Re-reads the sources after Rekaz rejected `used`, once for any number of concurrent
     /// rejections: when a reload finished after `finished_before` (the value of
-    /// [`Self::finished_reloads`] taken with `used`), its result is reused instead.
+    /// [`Self::finished_reloads`] taken with `used`), its result is reused instead. Within
+    /// [`REJECTION_REREAD_GAP`] of the previous re-read after a rejection, nothing is read and the
+    /// outcome is `Unchanged`.
     pub async fn reread_after_rejection(
         &self,
         used: &ActiveCredentials,
         finished_before: u64,
     ) -> Result<ReloadOutcome, CredentialError> {
-        let _reloading = self.reload_lock.lock().await;
+        let mut last_rejection_reread = self.reload_lock.lock().await;
         if self.finished_reloads() != finished_before {
             if self.current().generation() != used.generation() {
                 return Ok(ReloadOutcome::Changed);
             }
             return Ok(ReloadOutcome::Unchanged);
         }
+        if last_rejection_reread.is_some_and(|at| at.elapsed() < REJECTION_REREAD_GAP) {
+            tracing::debug!(
+                "credentials were re-read after a rejection moments ago; not reading them again"
+            );
+            return Ok(ReloadOutcome::Unchanged);
+        }
+        *last_rejection_reread = Some(Instant::now());
         self.reload_now(ReloadTrigger::Rejected).await
     }
 
@@ -319,6 +334,21 @@ mod tests {
 
         assert_eq!(outcome.unwrap(), ReloadOutcome::Changed);
         assert_eq!(store.finished_reloads(), finished_before + 1);
+    }
+
+    #[tokio::test]
+    async fn rejection_rereads_are_spaced() {
+        let (directory, store) = store_with_secret("first-secret").await;
+        let used = store.current();
+        let first = store.reread_after_rejection(&used, store.finished_reloads());
+        assert_eq!(first.await.unwrap(), ReloadOutcome::Unchanged);
+        // A read now would fail, so a second read would show up as an error.
+        std::fs::remove_file(directory.path().join("secret")).unwrap();
+
+        let second = store.reread_after_rejection(&used, store.finished_reloads());
+
+        assert_eq!(second.await.unwrap(), ReloadOutcome::Unchanged);
+        assert!(store.reload_failure().is_none());
     }
 
     #[tokio::test]

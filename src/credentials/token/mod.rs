@@ -5,7 +5,7 @@ mod backoff;
 mod endpoint;
 mod error;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,8 @@ pub struct AccessToken {
     generation: u64,
     credentials_generation: u64,
     grant: GrantKind,
+    /// Whether this token replaced one that Rekaz rejected.
+    after_rejection: AtomicBool,
 }
 
 impl AccessToken {
@@ -117,16 +119,25 @@ impl TokenManager {
         if let Some(token) = self.usable_token(Instant::now()) {
             return Ok(token);
         }
-        self.renew(None).await
+        self.renew(None, false).await
     }
 
     /// Replaces `rejected` after Rekaz responded 401 to it. Concurrent callers with the same
-    /// token share one request and get the same new token.
+    /// token share one request and get the same new token. A token that itself replaced a
+    /// rejected one is not replaced again, because then Rekaz rejects more than the token and
+    /// a third one would fare no better; the caller gets the current token back.
     pub async fn renew_after_rejection(
         &self,
         rejected: &AccessToken,
     ) -> Result<Arc<AccessToken>, TokenError> {
-        self.renew(Some(rejected.generation)).await
+        if rejected.after_rejection.load(Ordering::Acquire) {
+            tracing::debug!(
+                generation = rejected.generation,
+                "Rekaz rejected a token obtained after a rejection; not renewing it again"
+            );
+            return self.token().await;
+        }
+        self.renew(Some(rejected.generation), true).await
     }
 
     /// Returns `Ok` while a usable token is cached, or else the reason there is none.
@@ -160,7 +171,7 @@ impl TokenManager {
                 }
             }
             let replace = self.current.load().as_ref().map(|token| token.generation);
-            let _ = self.renew(replace).await;
+            let _ = self.renew(replace, false).await;
         }
     }
 
@@ -183,8 +194,13 @@ impl TokenManager {
     }
 
     /// Requests a new token unless another caller already replaced token `replace` (or, with
-    /// `None`, any expired token) while this one waited.
-    async fn renew(&self, replace: Option<u64>) -> Result<Arc<AccessToken>, TokenError> {
+    /// `None`, any expired token) while this one waited. `after_rejection` marks the new token
+    /// as the replacement of a rejected one.
+    async fn renew(
+        &self,
+        replace: Option<u64>,
+        after_rejection: bool,
+    ) -> Result<Arc<AccessToken>, TokenError> {
         let mut backoff = self.renewal.lock().await;
         let now = Instant::now();
         if let Some(token) = self.usable_token(now) {
@@ -198,6 +214,9 @@ impl TokenManager {
 
         match self.fetch().await {
             Ok(token) => {
+                token
+                    .after_rejection
+                    .store(after_rejection, Ordering::Release);
                 let failures = backoff.record_success();
                 *self.lock_last_failure() = None;
                 log_obtained(&token, failures);
@@ -303,6 +322,7 @@ impl TokenManager {
             generation: self.issued.fetch_add(1, Ordering::AcqRel) + 1,
             credentials_generation: credentials.generation(),
             grant,
+            after_rejection: AtomicBool::new(false),
         })
     }
 
