@@ -1,7 +1,7 @@
 //! Token mode: the password grant, Bearer injection, renewal ahead of expiry and after a 401,
 //! a failing token endpoint, and the diagnoses of `invalid_grant` and `unauthorized_client`.
-//! The sandbox plays Rekaz where its behaviour suffices; a recording upstream plays a token
-//! endpoint whose answers the test controls.
+//! The sandbox plays Rekaz where its behaviour suffices, and a recording upstream plays a
+//! token endpoint whose responses the test controls.
 
 mod common;
 mod rotation_support;
@@ -71,7 +71,7 @@ fn form_fields(body: &[u8]) -> HashMap<String, String> {
 }
 
 /// A token endpoint and API scripted by the test: the endpoint issues numbered tokens that last
-/// `expires_in` seconds, or answers 503 while `down` is set; the API accepts any issued token
+/// `expires_in` seconds, or responds 503 while `down` is set; the API accepts any issued token
 /// except those in `rejected`, and counts tokens it received after their expiry.
 struct ScriptedRekaz {
     upstream: RecordingUpstream,

@@ -100,6 +100,9 @@ pub fn watch_files(store: Arc<CredentialStore>) -> Result<Option<FileWatch>, not
 /// Lists the directories to watch for `paths`: each file's own directory, plus the directory of
 /// the file its symlinks lead to, unless that is one of Kubernetes' `..` directories, which are
 /// replaced on every update and seen through `..data` anyway.
+///
+/// NOTE: the plan is made once at start. A symlink later pointed into another directory is
+/// followed by SIGHUP and 401 re-reads, but changes in its new directory are not watched.
 fn plan<'a>(paths: impl Iterator<Item = &'a Path>) -> WatchPlan {
     let mut plan = WatchPlan::default();
     for path in paths {
