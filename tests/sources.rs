@@ -114,13 +114,13 @@ fn slow_command_is_killed_at_timeout() {
         ),
     );
     let mut proxy = secret_command_proxy("http://127.0.0.1:9", &script.to_string_lossy())
-        .env("REKAZ_PROXY__CREDENTIALS__COMMAND_TIMEOUT", "300ms")
+        .env("REKAZ_PROXY__CREDENTIALS__COMMAND_TIMEOUT", "1500ms")
         .spawn();
 
     let (code, output) = exit_output(&mut proxy);
 
     assert_eq!(code, 1);
-    assert!(output.contains("did not finish within 0.3 s"), "{output}");
+    assert!(output.contains("did not finish within 1.5 s"), "{output}");
     assert!(output.contains("credentials.command_timeout"), "{output}");
     let sleeper = std::fs::read_to_string(&pid_file).expect("the script wrote its child's pid");
     let proc_entry = std::path::PathBuf::from(format!("/proc/{}", sleeper.trim()));

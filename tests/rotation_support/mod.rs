@@ -158,10 +158,21 @@ pub fn assert_logs_free_of(process: &ProxyProcess, secrets: &[&str]) {
 pub fn wait_until_gone(path: &Path) -> bool {
     let deadline = std::time::Instant::now() + PROCESS_TIMEOUT;
     while std::time::Instant::now() < deadline {
-        if !path.exists() {
+        if !path.exists() || is_zombie(path) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Whether the `/proc/<pid>` entry at `path` is a zombie: dead, but not yet reaped by its
+/// parent, which for an orphan is whatever init the container runs.
+fn is_zombie(path: &Path) -> bool {
+    let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+        return false;
+    };
+    // The state follows the parenthesised command name, which may itself contain spaces.
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('Z'))
 }
