@@ -1,5 +1,5 @@
-//! The admin listener: health probes for orchestrators, on an address of its own so that they
-//! never pass through the forwarding proxy.
+//! The admin listener: health probes for orchestrators and Prometheus metrics, on an address of
+//! its own so that they never pass through the forwarding proxy.
 
 use std::sync::Arc;
 
@@ -10,13 +10,42 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::auth::Authenticator;
+use crate::metrics::Gauges;
+use crate::proxy::ProxyState;
 
-/// Builds the admin router: `GET /healthz` and `GET /readyz`.
-pub fn router(auth: Arc<Authenticator>) -> Router {
+/// Content type of the Prometheus text exposition format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Builds the admin router: `GET /healthz`, `GET /readyz` and `GET /metrics`.
+pub fn router(auth: Arc<Authenticator>, proxy: Arc<ProxyState>) -> Router {
+    let metrics = Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state((Arc::clone(&auth), proxy));
     Router::new()
         .route("/healthz", get(report_health))
         .route("/readyz", get(report_readiness))
         .with_state(auth)
+        .merge(metrics)
+}
+
+/// Renders the exchange counters, the latency histogram and the gauges. Labels carry methods,
+/// status codes and cause names, never a path, a value or a credential.
+async fn render_metrics(
+    State((auth, proxy)): State<(Arc<Authenticator>, Arc<ProxyState>)>,
+) -> ([(http::HeaderName, &'static str); 1], String) {
+    let diagnoses: Vec<(&'static str, u64)> = proxy
+        .diagnostics()
+        .counts()
+        .into_iter()
+        .map(|(cause, count)| (cause.name(), count))
+        .collect();
+    let gauges = Gauges {
+        in_flight: proxy.in_flight().count(),
+        ready: auth.readiness().is_ok(),
+        diagnoses: &diagnoses,
+    };
+    let body = proxy.metrics().render(&gauges);
+    ([(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)], body)
 }
 
 /// Responds 200 while the process serves.

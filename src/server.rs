@@ -108,9 +108,9 @@ impl App {
         rotation
     }
 
-    /// Builds the admin router with `/healthz` and `/readyz`.
+    /// Builds the admin router with `/healthz`, `/readyz` and `/metrics`.
     pub fn admin_router(&self) -> Router {
-        crate::admin::router(Arc::clone(&self.auth))
+        crate::admin::router(Arc::clone(&self.auth), Arc::clone(&self.state))
     }
 
     /// Binds `admin.listen`; `None` when it is empty.

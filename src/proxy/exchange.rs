@@ -20,6 +20,7 @@ use super::request_body::RequestBody;
 use super::ProxyState;
 use crate::credentials::ActiveCredentials;
 use crate::diagnosis::{peer_ip, Diagnostics, ExchangeFacts};
+use crate::metrics::Metrics;
 
 /// Bytes of an error response body kept for diagnosis; the rest streams past unread.
 pub const DIAGNOSIS_PREFIX_BYTES: usize = 16 * 1024;
@@ -43,6 +44,7 @@ pub struct Exchange {
     in_flight_guard: Option<InFlightGuard>,
     replayed: bool,
     diagnostics: Arc<Diagnostics>,
+    metrics: Arc<Metrics>,
 }
 
 impl Exchange {
@@ -71,6 +73,7 @@ impl Exchange {
             in_flight_guard: None,
             replayed: false,
             diagnostics: Arc::clone(&state.diagnostics),
+            metrics: Arc::clone(&state.metrics),
         }
     }
 
@@ -127,6 +130,8 @@ impl Exchange {
             error = %error,
             "exchange failed in the proxy"
         );
+        self.metrics
+            .record(&self.method, status, self.upstream_latency);
         let in_flight = self.in_flight.count();
         let empty = HeaderMap::new();
         let facts = self.facts(status, &empty, &[], Some(error), in_flight);
@@ -219,6 +224,9 @@ impl PendingExchange {
             body = ?end,
             "exchange"
         );
+        exchange
+            .metrics
+            .record(&exchange.method, self.status, exchange.upstream_latency);
         let prefix = self.prefix.as_deref().unwrap_or_default();
         let in_flight = exchange.in_flight.count();
         let facts = exchange.facts(self.status, &self.headers, prefix, None, in_flight);

@@ -25,6 +25,7 @@ pub use upstream_error::error_chain;
 use crate::auth::Authenticator;
 use crate::config::UpstreamSettings;
 use crate::diagnosis::Diagnostics;
+use crate::metrics::Metrics;
 
 /// Shared state of the forwarding handler.
 pub struct ProxyState {
@@ -32,6 +33,7 @@ pub struct ProxyState {
     upstream: UpstreamSettings,
     auth: Arc<Authenticator>,
     diagnostics: Arc<Diagnostics>,
+    metrics: Arc<Metrics>,
     in_flight: InFlight,
     max_request_body: usize,
 }
@@ -50,6 +52,7 @@ impl ProxyState {
             upstream,
             auth,
             diagnostics,
+            metrics: Arc::new(Metrics::new()),
             in_flight: InFlight::default(),
             max_request_body,
         }
@@ -58,6 +61,16 @@ impl ProxyState {
     /// Requests sent to Rekaz whose response has not ended.
     pub fn in_flight(&self) -> &InFlight {
         &self.in_flight
+    }
+
+    /// Exchange counters, for `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Diagnosis state, for the per-cause counters in `/metrics`.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
     }
 }
 
