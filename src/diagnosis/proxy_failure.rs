@@ -59,7 +59,9 @@ pub fn diagnose(error: &ProxyError, facts: &ExchangeFacts<'_>) -> Diagnosis {
         ProxyError::CredentialsUnavailable(reason) => Diagnosis::new(
             Cause::CredentialsUnavailable,
             "The proxy has no usable Rekaz credentials",
-            "Fix the credential source named in the detail field, then restart the proxy",
+            "Fix the credential source named in the detail field; the proxy re-reads secret \
+             files when they change and every source on SIGHUP, so no restart is needed unless \
+             the values come from environment variables",
         )
         .with_detail(Some(mask_values(reason))),
     }
