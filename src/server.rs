@@ -17,7 +17,7 @@ use crate::credentials::token::TokenEndpoint;
 use crate::credentials::{AuthMode, CredentialError, CredentialStore};
 use crate::diagnosis::{Diagnostics, SwapProbe};
 use crate::env::EnvVars;
-use crate::proxy::{self, build_client, ClientError, ProxyState};
+use crate::proxy::{self, build_client, ClientError, Guard, ProxyState};
 
 /// Why the proxy could not start.
 #[derive(Debug, Error)]
@@ -82,13 +82,16 @@ impl App {
         ));
         let diagnostics = Diagnostics::new(settings.log.repeat_window)
             .with_probe(SwapProbe::new(client.clone(), &settings.upstream));
-        let state = Arc::new(ProxyState::new(
-            client.clone(),
-            settings.upstream.clone(),
-            Arc::clone(&auth),
-            Arc::new(diagnostics),
-            settings.limits.max_request_body_bytes,
-        ));
+        let state = Arc::new(
+            ProxyState::new(
+                client.clone(),
+                settings.upstream.clone(),
+                Arc::clone(&auth),
+                Arc::new(diagnostics),
+                settings.limits.max_request_body_bytes,
+            )
+            .with_guard(Guard::new(&settings.guard)),
+        );
         Ok(App {
             settings,
             credentials,

@@ -431,7 +431,7 @@ fn host_header_names_the_upstream() {
     let proxy = ProxyProcess::start(&upstream.url());
 
     let url = format!("{}/api/public/branches", proxy.url());
-    curl(&["-H", "Host: platform.rekaz.io.attacker.test", &url]);
+    curl(&["-H", "Host: localhost:1", &url]);
 
     let request = upstream.single_request();
     assert_eq!(
@@ -981,7 +981,7 @@ fn absolute_form_target_stays_on_upstream() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::start(&upstream.url());
 
-    let target = "http://elsewhere.invalid/api/public/branches?skipCount=0";
+    let target = "http://localhost:1/api/public/branches?skipCount=0";
     let response = raw_request(proxy.address(), "GET", target, &[], b"");
 
     assert_eq!(response.status, 200);
@@ -1049,4 +1049,70 @@ fn regenerated_key_gets_401() {
 
     assert_eq!(before.status, 200, "body: {}", before.text());
     assert_eq!(after.status, 401, "body: {}", after.text());
+}
+
+#[test]
+fn rebinding_host_never_reaches_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    let rebound = curl(&["-H", "Host: rebind.attacker.test:8080", &url]);
+    let absolute = raw_request(
+        proxy.address(),
+        "GET",
+        "http://rebind.attacker.test/api/public/branches",
+        &[],
+        b"",
+    );
+
+    assert_proxy_error(&rebound, 403, "host_not_allowed");
+    assert_proxy_error(&absolute, 403, "host_not_allowed");
+    assert!(rebound.text().contains("guard.allowed_hosts"));
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}
+
+#[test]
+fn allowed_host_reaches_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env(
+            "REKAZ_PROXY__GUARD__ALLOWED_HOSTS",
+            "rekaz-proxy, rekaz-proxy.default.svc",
+        )
+        .start();
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    let response = curl(&["-H", "Host: rekaz-proxy.default.svc:8080", &url]);
+
+    assert_eq!(response.status, 200);
+    assert_eq!(upstream.connections(), 1);
+}
+
+#[test]
+fn browser_origin_is_rejected() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env(
+            "REKAZ_PROXY__GUARD__ALLOWED_ORIGINS",
+            "http://localhost:3000",
+        )
+        .start();
+    let url = format!("{}/api/public/branches", proxy.url());
+
+    let foreign = curl(&["-H", "Origin: http://localhost:5173", &url]);
+    let listed = curl(&["-H", "Origin: http://localhost:3000", &url]);
+
+    assert_proxy_error(&foreign, 403, "origin_not_allowed");
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        upstream.connections(),
+        1,
+        "only the listed origin reached upstream"
+    );
+    let diagnosis = proxy.wait_for_log(
+        |line| line["cause"] == "origin_not_allowed",
+        PROCESS_TIMEOUT,
+    );
+    assert_eq!(diagnosis["level"], "WARN");
 }

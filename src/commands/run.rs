@@ -43,6 +43,13 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
         })
     });
     app.log_start(address, admin_address);
+    if !address.ip().is_loopback() {
+        tracing::warn!(
+            listen = %address,
+            "listening beyond loopback: anything that can reach this address can call Rekaz \
+             with the configured key; restrict who can reach it, or keep listen on 127.0.0.1"
+        );
+    }
 
     let grace = app.settings.limits.shutdown_grace;
     let served = serve(listener, app.router(), shutdown_signal(), grace).await;

@@ -2,6 +2,7 @@
 
 mod credentials;
 mod error;
+mod guard;
 mod load;
 mod raw;
 mod settings;
@@ -9,5 +10,6 @@ mod unknown_key;
 
 pub use credentials::AuthSettings;
 pub use error::ConfigError;
+pub use guard::GuardSettings;
 pub use load::{load, Overrides, DEFAULT_CONFIG, ENV_PREFIX};
 pub use settings::{AdminSettings, Limits, LogFormat, LogSettings, Settings, UpstreamSettings};

@@ -11,6 +11,7 @@ pub(crate) struct RawConfig {
     pub credentials: RawCredentials,
     pub auth: RawAuth,
     pub admin: RawAdmin,
+    pub guard: RawGuard,
     pub limits: RawLimits,
     pub log: RawLog,
 }
@@ -70,4 +71,11 @@ pub(crate) struct RawLog {
     pub format: String,
     pub level: String,
     pub repeat_window: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGuard {
+    pub allowed_hosts: String,
+    pub allowed_origins: String,
 }

@@ -9,6 +9,7 @@ use reqwest::Url;
 
 use super::credentials::{parse_auth, parse_credentials, AuthSettings};
 use super::error::ConfigError;
+use super::guard::{parse_guard, GuardSettings};
 use super::raw::{RawAdmin, RawConfig, RawLimits, RawLog, RawUpstream};
 use crate::credentials::CredentialSpecs;
 use crate::env::EnvVars;
@@ -26,6 +27,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The admin listener for health probes.
     pub admin: AdminSettings,
+    /// Which `Host` and `Origin` values may reach the proxy.
+    pub guard: GuardSettings,
     /// Size and time limits.
     pub limits: Limits,
     /// Log format and filter.
@@ -97,6 +100,7 @@ impl Settings {
             credentials: parse_credentials(&raw.credentials, &raw.auth, env)?,
             auth: parse_auth(raw.auth)?,
             admin: parse_admin(raw.admin)?,
+            guard: parse_guard(&raw.guard.allowed_hosts, &raw.guard.allowed_origins)?,
             limits: parse_limits(raw.limits)?,
             log: parse_log(raw.log)?,
         })

@@ -64,6 +64,10 @@ pub enum Cause {
     InvalidPath,
     /// The method is one the proxy never forwards (`CONNECT`, `TRACE`).
     MethodNotAllowed,
+    /// The `Host` header names a host not in `guard.allowed_hosts`.
+    HostNotAllowed,
+    /// The request came from a browser page whose origin is not in `guard.allowed_origins`.
+    OriginNotAllowed,
     /// The request body exceeds `limits.max_request_body_bytes`.
     BodyTooLarge,
     /// Reading the request body from the client failed.
@@ -85,7 +89,7 @@ pub enum Severity {
 
 impl Cause {
     /// Every cause, in declaration order; `Cause::ALL[cause as usize] == cause`.
-    pub const ALL: [Cause; 32] = [
+    pub const ALL: [Cause; 34] = [
         Cause::CredentialsRejected,
         Cause::CredentialsRevoked,
         Cause::KeyAndSecretSwapped,
@@ -114,6 +118,8 @@ impl Cause {
         Cause::UpstreamFailed,
         Cause::InvalidPath,
         Cause::MethodNotAllowed,
+        Cause::HostNotAllowed,
+        Cause::OriginNotAllowed,
         Cause::BodyTooLarge,
         Cause::ClientBodyFailed,
         Cause::CredentialsUnavailable,
@@ -151,6 +157,8 @@ impl Cause {
             Cause::UpstreamFailed => "upstream_failed",
             Cause::InvalidPath => "invalid_path",
             Cause::MethodNotAllowed => "method_not_allowed",
+            Cause::HostNotAllowed => "host_not_allowed",
+            Cause::OriginNotAllowed => "origin_not_allowed",
             Cause::BodyTooLarge => "body_too_large",
             Cause::ClientBodyFailed => "client_body_failed",
             Cause::CredentialsUnavailable => "credentials_unavailable",
@@ -191,6 +199,8 @@ impl Cause {
             | Cause::UpstreamFailed
             | Cause::InvalidPath
             | Cause::MethodNotAllowed
+            | Cause::HostNotAllowed
+            | Cause::OriginNotAllowed
             | Cause::BodyTooLarge
             | Cause::ClientBodyFailed
             | Cause::UnexpectedStatus => Severity::Warn,

@@ -23,6 +23,22 @@ pub fn diagnose(error: &ProxyError, facts: &ExchangeFacts<'_>) -> Diagnosis {
             format!("The proxy does not forward {method} requests"),
             "Call a Rekaz path with GET, POST, PUT, PATCH or DELETE",
         ),
+        ProxyError::HostNotAllowed { host } => Diagnosis::new(
+            Cause::HostNotAllowed,
+            format!("The proxy rejected Host {:?}", clean_text(host)),
+            "Call the proxy as 127.0.0.1 or localhost, or list the name clients use in \
+             guard.allowed_hosts; a browser page reaching the proxy through DNS rebinding \
+             would look like this",
+        ),
+        ProxyError::OriginNotAllowed { origin } => Diagnosis::new(
+            Cause::OriginNotAllowed,
+            format!(
+                "The proxy rejected a request from the browser origin {:?}",
+                clean_text(origin)
+            ),
+            "Backend services send no Origin header; if a page should call Rekaz through \
+             the proxy, list its origin in guard.allowed_origins",
+        ),
         ProxyError::BodyTooLarge { limit } => Diagnosis::new(
             Cause::BodyTooLarge,
             format!("The request body is larger than the {limit}-byte limit"),

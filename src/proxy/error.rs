@@ -26,6 +26,22 @@ pub enum ProxyError {
         method: String,
     },
 
+    /// The `Host` header names a host the proxy does not answer for; a web page reaching the
+    /// proxy through DNS rebinding looks like this.
+    #[error("Host {host:?} is not allowed: the proxy answers for loopback names and IP addresses only, so that a web page cannot reach it through DNS rebinding; add the name to guard.allowed_hosts if your clients use it")]
+    HostNotAllowed {
+        /// The host as received, without port.
+        host: String,
+    },
+
+    /// The request carries an `Origin` header, so a browser sent it, and that origin is not
+    /// allowed to spend the Rekaz key.
+    #[error("requests from the browser origin {origin:?} are not allowed; add it to guard.allowed_origins if that page should call Rekaz through the proxy")]
+    OriginNotAllowed {
+        /// The `Origin` header as received.
+        origin: String,
+    },
+
     /// The request body is larger than `limits.max_request_body_bytes`.
     #[error("request body is larger than the {limit}-byte limit (limits.max_request_body_bytes)")]
     BodyTooLarge {
@@ -74,6 +90,8 @@ impl ProxyError {
             ProxyError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
+            ProxyError::HostNotAllowed { .. } => (StatusCode::FORBIDDEN, "host_not_allowed"),
+            ProxyError::OriginNotAllowed { .. } => (StatusCode::FORBIDDEN, "origin_not_allowed"),
             ProxyError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ProxyError::ClientBody(_) => (StatusCode::BAD_REQUEST, "client_body_failed"),
             ProxyError::UpstreamUnreachable { .. } => {

@@ -39,6 +39,7 @@ async fn send(
     exchange: &mut Exchange,
 ) -> Result<reqwest::Response, ProxyError> {
     reject_method(&parts.method)?;
+    state.guard.check(&parts)?;
     let url = upstream_url(&state.upstream.url, &parts.uri)?;
     let body = RequestBody::read(body, state.max_request_body).await?;
     exchange.note_request_body(&body);

@@ -4,6 +4,7 @@ mod client;
 mod error;
 mod exchange;
 mod forward;
+mod guard;
 mod headers;
 mod in_flight;
 mod replay;
@@ -17,6 +18,7 @@ use axum::Router;
 
 pub use client::{build_client, ClientError};
 pub use error::ProxyError;
+pub use guard::Guard;
 pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
 pub use in_flight::InFlight;
 pub use request_body::HELD_BODY_MAX_BYTES;
@@ -34,6 +36,7 @@ pub struct ProxyState {
     auth: Arc<Authenticator>,
     diagnostics: Arc<Diagnostics>,
     metrics: Arc<Metrics>,
+    guard: Guard,
     in_flight: InFlight,
     max_request_body: usize,
 }
@@ -53,9 +56,17 @@ impl ProxyState {
             auth,
             diagnostics,
             metrics: Arc::new(Metrics::new()),
+            guard: Guard::default(),
             in_flight: InFlight::default(),
             max_request_body,
         }
+    }
+
+    /// Replaces the default guard, which accepts only loopback names and IP addresses in `Host`
+    /// and no browser `Origin`.
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// Requests sent to Rekaz whose response has not ended.

@@ -1,0 +1,151 @@
+//! Checks who is calling before any credential is touched: the `Host` a client addressed and
+//! the `Origin` a browser adds.
+//!
+//! A web page can point its own domain name at 127.0.0.1 (DNS rebinding) and then send
+//! requests that the browser labels with that domain in `Host`. Accepting only loopback names,
+//! IP literals and configured names in `Host`, and no browser `Origin` by default, keeps such a
+//! page from spending the Rekaz key.
+
+use std::net::IpAddr;
+
+use http::header::{HOST, ORIGIN};
+use http::request::Parts;
+
+use super::error::ProxyError;
+use crate::config::GuardSettings;
+
+/// The `Host` and `Origin` allow lists.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    allowed_hosts: Vec<String>,
+    allowed_origins: Vec<String>,
+}
+
+impl Guard {
+    /// Builds the guard from validated settings.
+    pub fn new(settings: &GuardSettings) -> Self {
+        Guard {
+            allowed_hosts: settings.allowed_hosts.clone(),
+            allowed_origins: settings.allowed_origins.clone(),
+        }
+    }
+
+    /// Rejects a request whose `Host` or `Origin` is not allowed.
+    pub fn check(&self, parts: &Parts) -> Result<(), ProxyError> {
+        if let Some(host) = requested_host(parts) {
+            if !self.host_allowed(&host) {
+                return Err(ProxyError::HostNotAllowed { host });
+            }
+        }
+        if let Some(origin) = parts.headers.get(ORIGIN) {
+            let origin = String::from_utf8_lossy(origin.as_bytes()).to_ascii_lowercase();
+            if !self.allowed_origins.contains(&origin) {
+                return Err(ProxyError::OriginNotAllowed { origin });
+            }
+        }
+        Ok(())
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        // An IP literal cannot be rebound, and browsers resolve localhost names themselves.
+        bare.parse::<IpAddr>().is_ok()
+            || host == "localhost"
+            || host.ends_with(".localhost")
+            || self.allowed_hosts.iter().any(|allowed| allowed == host)
+    }
+}
+
+/// Returns the host a client addressed, lowercase and without port: from an absolute-form target or
+/// HTTP/2 `:authority`, else from `Host`. `None` when the request names none (HTTP/1.0).
+fn requested_host(parts: &Parts) -> Option<String> {
+    if let Some(authority) = parts.uri.authority() {
+        return Some(authority.host().to_ascii_lowercase());
+    }
+    let value = parts.headers.get(HOST)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let host = match text.parse::<http::uri::Authority>() {
+        Ok(authority) => authority.host().to_owned(),
+        Err(_) => text.into_owned(),
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(host: Option<&str>, origin: Option<&str>) -> Parts {
+        let mut builder = http::Request::get("/api/public/branches");
+        if let Some(host) = host {
+            builder = builder.header(HOST, host);
+        }
+        if let Some(origin) = origin {
+            builder = builder.header(ORIGIN, origin);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn guard(hosts: &[&str], origins: &[&str]) -> Guard {
+        Guard::new(&GuardSettings {
+            allowed_hosts: hosts.iter().map(|host| (*host).to_owned()).collect(),
+            allowed_origins: origins.iter().map(|origin| (*origin).to_owned()).collect(),
+        })
+    }
+
+    #[test]
+    fn loopback_and_ip_hosts_pass() {
+        let guard = guard(&[], &[]);
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST",
+            "[::1]:8080",
+            "10.1.2.3:8080",
+            "app.localhost",
+        ] {
+            assert!(
+                guard.check(&parts(Some(host), None)).is_ok(),
+                "{host} was rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_host_passes() {
+        assert!(guard(&[], &[]).check(&parts(None, None)).is_ok());
+    }
+
+    #[test]
+    fn rebinding_domain_is_rejected() {
+        let error = guard(&[], &[])
+            .check(&parts(Some("evil.example:8080"), None))
+            .unwrap_err();
+        assert!(matches!(error, ProxyError::HostNotAllowed { ref host } if host == "evil.example"));
+    }
+
+    #[test]
+    fn listed_host_passes_any_case() {
+        let guard = guard(&["rekaz-proxy"], &[]);
+        assert!(guard.check(&parts(Some("Rekaz-Proxy:8080"), None)).is_ok());
+        assert!(guard
+            .check(&parts(Some("rekaz-proxy.evil.example"), None))
+            .is_err());
+    }
+
+    #[test]
+    fn browser_origin_is_rejected_unless_listed() {
+        let unlisted = guard(&[], &[]).check(&parts(
+            Some("127.0.0.1:8080"),
+            Some("http://localhost:3000"),
+        ));
+        assert!(matches!(unlisted, Err(ProxyError::OriginNotAllowed { .. })));
+        let listed = guard(&[], &["http://localhost:3000"]);
+        assert!(listed
+            .check(&parts(
+                Some("127.0.0.1:8080"),
+                Some("http://LOCALHOST:3000")
+            ))
+            .is_ok());
+    }
+}
