@@ -56,8 +56,8 @@ impl Guard {
     }
 }
 
-/// Returns the host a client addressed, lowercase and without port: from an absolute-form target or
-/// HTTP/2 `:authority`, else from `Host`. `None` when the request names none (HTTP/1.0).
+/// Returns the host a client addressed, lowercase and without port: from an absolute-form
+/// target or HTTP/2 `:authority`, else from `Host`. `None` when the request names none.
 fn requested_host(parts: &Parts) -> Option<String> {
     if let Some(authority) = parts.uri.authority() {
         return Some(authority.host().to_ascii_lowercase());
