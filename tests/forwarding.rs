@@ -1116,3 +1116,20 @@ fn browser_origin_is_rejected() {
     );
     assert_eq!(diagnosis["level"], "WARN");
 }
+
+#[test]
+fn backslash_paths_never_reach_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&format!("{}/base", upstream.url()));
+
+    for target in [
+        "/api/public/customers\\..\\branches",
+        "/api/x\\..\\..\\..\\etc",
+        "/api/%5C..%5Cbranches",
+        "/api/a%2F..%2Fb",
+    ] {
+        let response = raw_request(proxy.address(), "GET", target, &[], b"");
+        assert_proxy_error(&response, 400, "invalid_path");
+    }
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}

@@ -12,33 +12,51 @@ use super::error::ProxyError;
 /// Rejects a path with a `.` or `..` segment, in plain or percent-encoded form, because URL
 /// parsers resolve them and the request would reach another resource than the one named.
 pub fn upstream_url(base: &Url, uri: &Uri) -> Result<Url, ProxyError> {
-    let path_and_query = uri.path_and_query().map_or("/", |value| value.as_str());
-    if !path_and_query.starts_with('/') {
-        return Err(ProxyError::InvalidPath {
-            path: path_and_query.to_owned(),
-            reason: "the request target must be a path that starts with /".to_owned(),
-        });
-    }
-    check_dot_segments(uri.path())?;
+    check_path(uri.path())?;
 
-    let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path_and_query);
+    // Setting path and query on a copy of the base gives the same URL as parsing base, path
+    // and query joined, without parsing the scheme and host again on every request.
     // NOTE: the URL parser percent-encodes a few bytes that hyper accepts raw, such as `'` in
     // a query, so those reach Rekaz encoded; every other byte is kept as sent.
-    Url::parse(&joined).map_err(|error| ProxyError::InvalidPath {
-        path: uri.path().to_owned(),
-        reason: error.to_string(),
-    })
+    let mut url = base.clone();
+    let base_path = base.path().trim_end_matches('/');
+    if base_path.is_empty() {
+        url.set_path(uri.path());
+    } else {
+        url.set_path(&format!("{base_path}{}", uri.path()));
+    }
+    url.set_query(uri.query());
+    Ok(url)
 }
 
-fn check_dot_segments(path: &str) -> Result<(), ProxyError> {
-    for segment in path.split('/') {
-        let decoded = percent_decode_str(segment).decode_utf8_lossy();
-        if decoded == "." || decoded == ".." {
-            return Err(ProxyError::InvalidPath {
-                path: path.to_owned(),
-                reason: format!("dot segment {segment:?} is not allowed"),
-            });
-        }
+/// Rejects a path that URL parsers or Rekaz could resolve to another resource than the one it
+/// names: one not starting with `/`, one with a raw backslash (parsers read it as `/`), or one
+/// with a `.` or `..` segment once percent-decoded, with `/` or `\` as separators.
+fn check_path(path: &str) -> Result<(), ProxyError> {
+    let invalid = |reason: &str| ProxyError::InvalidPath {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if !path.starts_with('/') {
+        return Err(invalid(
+            "the request target must be a path that starts with /",
+        ));
+    }
+    if path.contains('\\') {
+        return Err(invalid(
+            "a backslash is not allowed because URL parsers read it as /; \
+             send it percent-encoded as %5C",
+        ));
+    }
+    let decoded = percent_decode_str(path).decode_utf8_lossy();
+    if decoded
+        .split(['/', '\\'])
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(invalid(
+            "a . or .. segment, plain or percent-encoded, is not allowed because it would \
+             climb to another resource",
+        ));
     }
     Ok(())
 }
@@ -81,6 +99,28 @@ mod tests {
     }
 
     #[test]
+    fn url_equals_parse_of_joined_target() {
+        let targets = [
+            "/",
+            "/api/public/products?skipCount=0&maxResultCount=10",
+            "//api//x",
+            "/a%2Fb/%2520/%E2%82%AC",
+            "/caf\u{e9}/%20",
+            "/x?",
+            "/x?q=it's&a=%27&b=[1]&c={2}|^`",
+            "/x?a=1#frag",
+        ];
+        for base in ["https://platform.rekaz.io", "http://127.0.0.1:9/rekaz"] {
+            for target in targets {
+                let uri: Uri = target.parse().unwrap();
+                let joined = format!("{base}{}", uri.path_and_query().unwrap().as_str());
+                let expected = Url::parse(&joined).unwrap().to_string();
+                assert_eq!(build(base, target).unwrap(), expected, "{base} {target}");
+            }
+        }
+    }
+
+    #[test]
     fn url_keeps_base_path() {
         let url = build("http://127.0.0.1:9/rekaz", "/api/public/customers").unwrap();
         assert_eq!(url, "http://127.0.0.1:9/rekaz/api/public/customers");
@@ -112,6 +152,27 @@ mod tests {
     fn asterisk_form_is_rejected() {
         let error = build("https://h.test", "*").unwrap_err().to_string();
         assert!(error.contains("must be a path"), "{error}");
+    }
+
+    #[test]
+    fn backslash_paths_are_rejected() {
+        for target in [
+            "/api/public/customers\\..\\branches",
+            "/a\\b",
+            "/base/%5C..%5C/x",
+            "/a%2F..%2Fb",
+        ] {
+            assert!(
+                build("https://h.test", target).is_err(),
+                "{target} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn encoded_backslash_in_name_is_kept() {
+        let url = build("https://h.test", "/api/a%5Cb").unwrap();
+        assert_eq!(url, "https://h.test/api/a%5Cb");
     }
 
     #[test]
