@@ -1133,3 +1133,16 @@ fn backslash_paths_never_reach_upstream() {
     }
     assert_eq!(upstream.connections(), 0, "a request reached upstream");
 }
+
+#[test]
+fn tenant_query_parameter_never_reaches_upstream() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let url = format!("{}/api/public/customers?__tenant=other", proxy.url());
+    let response = curl(&[&url]);
+
+    assert_proxy_error(&response, 400, "invalid_path");
+    assert!(response.text().contains("__tenant"));
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}

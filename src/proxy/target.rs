@@ -13,6 +13,7 @@ use super::error::ProxyError;
 /// parsers resolve them and the request would reach another resource than the one named.
 pub fn upstream_url(base: &Url, uri: &Uri) -> Result<Url, ProxyError> {
     check_path(uri.path())?;
+    check_query(uri)?;
 
     // Setting path and query on a copy of the base gives the same URL as parsing base, path
     // and query joined, without parsing the scheme and host again on every request.
@@ -57,6 +58,28 @@ fn check_path(path: &str) -> Result<(), ProxyError> {
             "a . or .. segment, plain or percent-encoded, is not allowed because it would \
              climb to another resource",
         ));
+    }
+    Ok(())
+}
+
+/// Rejects a `__tenant` query parameter: ABP reads the tenant from the query string before the
+/// header, so a client could otherwise choose another tenant than the configured one.
+fn check_query(uri: &Uri) -> Result<(), ProxyError> {
+    let names_tenant = uri.query().is_some_and(|query| {
+        query.split('&').any(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            percent_decode_str(name)
+                .decode_utf8_lossy()
+                .eq_ignore_ascii_case("__tenant")
+        })
+    });
+    if names_tenant {
+        return Err(ProxyError::InvalidPath {
+            path: uri.path().to_owned(),
+            reason: "the __tenant query parameter is not allowed because the proxy sets the \
+                     tenant; remove it from the request"
+                .to_owned(),
+        });
     }
     Ok(())
 }
@@ -152,6 +175,21 @@ mod tests {
     fn asterisk_form_is_rejected() {
         let error = build("https://h.test", "*").unwrap_err().to_string();
         assert!(error.contains("must be a path"), "{error}");
+    }
+
+    #[test]
+    fn tenant_query_parameter_is_rejected() {
+        for target in [
+            "/api/x?__tenant=abc",
+            "/api/x?a=1&__TENANT=b",
+            "/api/x?%5F_tenant",
+        ] {
+            assert!(
+                build("https://h.test", target).is_err(),
+                "{target} was accepted"
+            );
+        }
+        assert!(build("https://h.test", "/api/x?my__tenant=1").is_ok());
     }
 
     #[test]
