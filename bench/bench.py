@@ -12,12 +12,12 @@ import json
 import os
 import shlex
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from harness import fairness, load, machine, memory, report
-from harness.processes import Processes, peak_rss_kib, rss_kib, wait_for_line
+from harness import upstream as upstream_process
+from harness.processes import Processes, peak_rss_kib, rss_kib
 from harness.proxies import (
     AUTHORIZATION,
     CLIENT_AUTHORIZATION,
@@ -39,7 +39,8 @@ def parse_options(argv) -> argparse.Namespace:
                              "transfers, 1,000 idle connections; the page goes to the run "
                              "directory unless --output is given")
     parser.add_argument("--duration", type=int, help="seconds per load run (default 10)")
-    parser.add_argument("--rounds", type=int, help="rounds over every case and target (default 3)")
+    parser.add_argument("--rounds", type=int, help="rounds over every case and target (default 3; "
+                        "0 runs only the header checks and memory tests)")
     parser.add_argument("--warmup", type=int, help="seconds of warm-up per target (default 2)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument("--post-bytes", type=int, default=4096, help="POST body size in bytes")
@@ -101,7 +102,7 @@ def main(argv=None) -> int:
         "memory": {},
     }
     with Processes(run_dir) as processes:
-        upstream = _start_upstream(processes, run_dir, upstream_binary, options.load_cpus)
+        upstream = upstream_process.start(processes, run_dir, upstream_binary, options.load_cpus)
         for scheme in options.schemes:
             launch = Launch(processes, run_dir, rekaz_binary, upstream, scheme, options.proxy_cpus)
             _run_scheme(launch, options, cases, record)
@@ -130,52 +131,6 @@ def _estimate_minutes(options, cases) -> float:
                                              + options.warmup)
     memory_tests = 0 if options.skip_memory else 60
     return (runs + memory_tests) / 60
-
-
-def _make_certificates(run_dir: Path) -> tuple[Path, Path, Path]:
-    """Creates a private CA and a server certificate for localhost and 127.0.0.1 signed by it.
-
-    Returns the CA certificate, the server certificate and the server key, each valid for two
-    days. The CA exists because rustls rejects a self-signed certificate used as the server's.
-    """
-    ca_cert, ca_key = run_dir / "ca-cert.pem", run_dir / "ca-key.pem"
-    cert, key, request = run_dir / "upstream-cert.pem", run_dir / "upstream-key.pem", run_dir / "upstream.csr"
-    extensions = run_dir / "upstream-extensions.cnf"
-    extensions.write_text(
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-        "basicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature\n"
-        "extendedKeyUsage=serverAuth\n",
-        encoding="ascii",
-    )
-    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    commands = [
-        ["openssl", "req", "-x509", *new_key, "-days", "2", "-subj", "/CN=rekaz-bench CA",
-         "-keyout", str(ca_key), "-out", str(ca_cert)],
-        ["openssl", "req", *new_key, "-subj", "/CN=localhost",
-         "-keyout", str(key), "-out", str(request)],
-        ["openssl", "x509", "-req", "-in", str(request), "-CA", str(ca_cert),
-         "-CAkey", str(ca_key), "-CAcreateserial", "-days", "2",
-         "-extfile", str(extensions), "-out", str(cert)],
-    ]
-    for command in commands:
-        subprocess.run(command, check=True, capture_output=True)
-    return ca_cert, cert, key
-
-
-def _start_upstream(processes: Processes, run_dir: Path, binary: Path, cpus: str) -> Upstream:
-    ca_cert, cert, key = _make_certificates(run_dir)
-    env = {"BENCH_EXPECT_AUTHORIZATION": AUTHORIZATION, "BENCH_EXPECT_TENANT": TENANT_ID}
-    argv = [str(binary), "--cert", str(cert), "--key", str(key), "--threads", "1"]
-    process = processes.start("upstream", argv, cpus, env)
-    line = wait_for_line(run_dir / "upstream.log", process, "bench_upstream")
-    addresses = dict(part.split("=", 1) for part in line.split())
-    return Upstream(
-        http_port=int(addresses["http"].rsplit(":", 1)[1]),
-        https_port=int(addresses["https"].rsplit(":", 1)[1]),
-        ca_file=ca_cert,
-        pids=(process.pid,),
-    )
 
 
 def _run_scheme(launch: Launch, options, cases, record: dict):
@@ -228,6 +183,8 @@ def _rotated(items: list, shift: int) -> list:
 
 
 def _warm_up(targets, case, options, launch: Launch):
+    if options.warmup <= 0:
+        return
     for target in targets:
         log_path = launch.run_dir / "wrk-warmup.log"
         load.run(target, case, options.warmup, options.load_cpus, launch.upstream.pids, log_path)

@@ -65,6 +65,11 @@ class Launch:
     upstream: Upstream
     scheme: str
     cpus: str
+    # A command that runs each proxy, such as valgrind for bench/profile.py; empty runs it as is.
+    wrapper: tuple[str, ...] = ()
+    start_timeout: float = 15.0
+    # Runs nginx without a master process, as one process that valgrind can follow.
+    nginx_single_process: bool = False
 
 
 def start_all(launch: Launch) -> list[Proxy]:
@@ -98,6 +103,8 @@ def start_nginx(launch: Launch) -> Proxy:
     access_log = _access_log(launch, "nginx")
     config = render(launch, "nginx.conf.in", f"nginx/nginx-{launch.scheme}.conf", port, access_log)
     argv = ["nginx", "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")]
+    if launch.nginx_single_process:
+        argv += ["-g", "master_process off;"]
     return _launch(launch, "nginx", argv, port)
 
 
@@ -116,8 +123,9 @@ def _launch(launch, product, argv, port, env=None, access_log_is_stdout=False) -
     name = f"{product}-{launch.scheme}"
     access_log = _access_log(launch, product)
     stdout_path = access_log if access_log_is_stdout else None
+    argv = [*launch.wrapper, *argv]
     process = launch.processes.start(name, argv, launch.cpus, env, stdout_path)
-    wait_for_port(port, process, name)
+    wait_for_port(port, process, name, launch.start_timeout)
     return Proxy(product, port, process, access_log)
 
 
