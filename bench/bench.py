@@ -53,6 +53,9 @@ def parse_options(argv) -> argparse.Namespace:
     parser.add_argument("--load-cpus", default="1", help="taskset CPU list for wrk and the upstream")
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory tests")
     parser.add_argument("--output", type=Path, help="results page (default docs/benchmarks.md)")
+    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
+                        help="write the page from an earlier run's results.json and "
+                             "bench/analysis.md, without running anything")
     options = parser.parse_args(argv)
     _fill_defaults(options)
     return options
@@ -78,6 +81,10 @@ def _fill_defaults(options: argparse.Namespace):
 
 def main(argv=None) -> int:
     options = parse_options(argv)
+    if options.render:
+        record = json.loads(options.render.read_text(encoding="utf-8"))
+        _write_page(record, options, options.render.parent)
+        return 0
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
 
@@ -227,7 +234,8 @@ def _check_access_logs(proxies):
 def _write_page(record: dict, options, run_dir: Path):
     analysis = report.read_analysis(REPO / "bench" / "analysis.md")
     page = report.render(record, analysis)
-    default = run_dir / "benchmarks.md" if options.smoke else REPO / "docs" / "benchmarks.md"
+    smoke = record["mode"] == "smoke"
+    default = run_dir / "benchmarks.md" if smoke else REPO / "docs" / "benchmarks.md"
     output = options.output or default
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")

@@ -68,9 +68,11 @@ def _header(record: dict) -> str:
         "",
     ]
     if record["mode"] == "smoke":
+        duration = record["options"]["duration"]
         lines += [
-            "> **Smoke run.** Each case ran for a few seconds, once, on a machine busy with other",
-            "> work. The figures show that the harness works; they are not a measurement.",
+            f"> **Smoke run.** Each load case ran for {duration} s, once, on a machine busy with",
+            "> other work. Its throughput and latency figures show that the harness works; they",
+            "> are not a measurement. The memory tests used the sizes shown in their table.",
             "",
         ]
     return "\n".join(lines)
@@ -125,9 +127,9 @@ def _load_sections(record: dict, summary: dict) -> list[str]:
     sections.append(
         "Latency is wrk's, from request written to response read, over all requests of a run.\n"
         "*Added p99* is the target's p99 minus the direct p99. *Proxy CPU* is the proxy's user\n"
-        "plus system time over the run's length (100% is one core); *load CPU* is the same for\n"
-        "wrk and the upstream together, which share one core, so near 100% means the load side,\n"
-        "not the proxy, set the pace.\n"
+        "plus system time over the run's length, where 100% is one core. *Load CPU* is the same\n"
+        "for wrk and the upstream together. They share one core, so near 100% means the load\n"
+        "side, not the proxy, set the pace.\n"
     )
     for scheme in record["options"]["schemes"]:
         for case in record["cases"]:
