@@ -30,6 +30,16 @@ fn stderr_text(process: &ProxyProcess) -> String {
     process.lines(Stream::Stderr).join("\n")
 }
 
+/// Starts `check --offline` with the API secret read from `path`.
+fn check_offline_with_secret_file(path: &str) -> ProxyProcess {
+    ProcessBuilder::command(&["check", "--offline"])
+        .arg("--upstream")
+        .arg(closed_upstream())
+        .remove_env("REKAZ_API_SECRET")
+        .env("REKAZ_API_SECRET_FILE", path)
+        .spawn()
+}
+
 fn write_file(directory: &Path, name: &str, contents: &[u8]) -> String {
     let path = directory.join(name);
     std::fs::write(&path, contents).expect("writing a test file");
@@ -195,6 +205,136 @@ fn file_source_in_config_is_read() {
     let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
 
     assert_eq!(response.status, 200, "body: {}", response.text());
+}
+
+#[test]
+fn device_secret_file_is_rejected() {
+    let mut check = check_offline_with_secret_file("/dev/zero");
+
+    let status = check.wait_exit(PROCESS_TIMEOUT);
+
+    let output = check.logs().join("\n");
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("/dev/zero"), "{output}");
+    assert!(output.contains("a character device"), "{output}");
+    assert!(output.contains("not a regular file"), "{output}");
+}
+
+#[test]
+fn oversized_secret_file_is_rejected() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("secret");
+    let file = std::fs::File::create(&path).expect("creating the secret file");
+    // A sparse file: 100 MB long without writing 100 MB.
+    file.set_len(100 * 1024 * 1024)
+        .expect("sizing the secret file");
+    let mut check = check_offline_with_secret_file(&path.display().to_string());
+
+    let status = check.wait_exit(PROCESS_TIMEOUT);
+
+    let output = check.logs().join("\n");
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains(&path.display().to_string()), "{output}");
+    assert!(output.contains("larger than 65536 bytes"), "{output}");
+}
+
+#[test]
+fn named_pipe_secret_file_is_rejected() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("secret");
+    let mkfifo = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("running mkfifo");
+    assert!(mkfifo.success(), "mkfifo failed: {mkfifo}");
+    let mut check = check_offline_with_secret_file(&path.display().to_string());
+
+    // Without the check, reading the pipe waits for a writer and this times out.
+    let status = check.wait_exit(PROCESS_TIMEOUT);
+
+    let output = check.logs().join("\n");
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("a named pipe (FIFO)"), "{output}");
+}
+
+#[test]
+fn trailing_tab_in_secret_warns() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let contents = format!("{API_SECRET}\t");
+    let secret = write_file(directory.path(), "secret", contents.as_bytes());
+    let proxy = ProxyProcess::builder(&closed_upstream())
+        .remove_env("REKAZ_API_SECRET")
+        .env("REKAZ_API_SECRET_FILE", &secret)
+        .start();
+
+    let warning = proxy.wait_for_log(
+        |line| {
+            line["level"] == "WARN"
+                && log_message(line).is_some_and(|message| message.contains("space or tab"))
+        },
+        PROCESS_TIMEOUT,
+    );
+
+    assert_eq!(
+        log_field(&warning, "values"),
+        Some(&serde_json::json!("[\"API secret\"]"))
+    );
+}
+
+#[test]
+fn trailing_space_and_tab_check_alike() {
+    for padding in [" ", "\t"] {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let contents = format!("{API_SECRET}{padding}");
+        let secret = write_file(directory.path(), "secret", contents.as_bytes());
+        let mut check = check_offline_with_secret_file(&secret);
+
+        let status = check.wait_exit(PROCESS_TIMEOUT);
+
+        let output = check.lines(Stream::Stdout).join("\n");
+        assert_eq!(status.code(), Some(0), "padding {padding:?}: {output}");
+        assert!(
+            output.contains("the API secret begins or ends with a space or tab"),
+            "padding {padding:?}: {output}"
+        );
+    }
+}
+
+#[test]
+fn invalid_tenant_check_hides_value() {
+    let mut check = ProcessBuilder::command(&["check", "--offline"])
+        .arg("--upstream")
+        .arg(closed_upstream())
+        .env("REKAZ_TENANT_ID", "SuperSecretValue987")
+        .spawn();
+
+    let status = check.wait_exit(PROCESS_TIMEOUT);
+
+    let output = check.logs().join("\n");
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        !output.contains("SuperSecretValue987"),
+        "the value was printed"
+    );
+    assert!(output.contains("env:REKAZ_TENANT_ID"), "{output}");
+    assert!(output.contains("expected a GUID like"), "{output}");
+    assert!(output.contains("got 19 characters"), "{output}");
+}
+
+#[test]
+fn invalid_tenant_stops_run_unshown() {
+    // The API secret as the tenant id: the drop-time scan fails the test if any line shows it.
+    let mut proxy = ProxyProcess::builder(&closed_upstream())
+        .env("REKAZ_TENANT_ID", API_SECRET)
+        .spawn();
+
+    wait_failed_start(&mut proxy);
+
+    assert!(
+        proxy.logs_contain("tenant id from env:REKAZ_TENANT_ID is invalid"),
+        "{:?}",
+        proxy.logs()
+    );
 }
 
 // `check`.

@@ -17,8 +17,9 @@ use rekaz_proxy::proxy::StrippedClientCredentials;
 use serde_json::Value;
 
 use common::{
-    curl, log_field, log_message, log_target, Gate, InProcessSandbox, ProcessBuilder, ProxyProcess,
-    RecordingUpstream, Reply, SandboxProcess, API_KEY, API_SECRET, PROCESS_TIMEOUT, WRONG_SECRET,
+    curl, curl_output, log_field, log_message, log_target, Gate, InProcessSandbox, ProcessBuilder,
+    ProxyProcess, RecordingUpstream, Reply, SandboxProcess, API_KEY, API_SECRET, PROCESS_TIMEOUT,
+    TENANT_ID, WRONG_SECRET,
 };
 
 const DIAGNOSIS_TARGET: &str = "rekaz_proxy::diagnosis";
@@ -600,4 +601,119 @@ fn counters_count_suppressed_repeats() {
         assert_eq!(counts.len(), Cause::ALL.len());
         assert!(counts.contains(&(Cause::CredentialsRejected, 3)));
     });
+}
+
+/// Sends `GET path` and returns the status, without the harness's secret check on the response
+/// body: an upstream that echoes a secret sends it back to the client too, and the proxy
+/// forwards Rekaz's responses unchanged. The proxy's own output is still scanned on drop.
+fn get_status_only(proxy: &ProxyProcess, path: &str) -> u16 {
+    let url = format!("{}{path}", proxy.url());
+    let output = curl_output(&["--output", "/dev/null", "--write-out", "%{http_code}", &url]);
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("curl wrote the status code")
+}
+
+/// Writes `text` as a JSON string whose first character is a `\uXXXX` escape, the way
+/// System.Text.Json escapes `+`, so only a decoded comparison finds it.
+fn json_escaped(text: &str) -> String {
+    let mut characters = text.chars();
+    let first = characters.next().expect("a non-empty text");
+    format!("\\u{:04X}{}", first as u32, characters.as_str())
+}
+
+#[test]
+fn echoed_secret_in_body_is_redacted() {
+    let upstream = RecordingUpstream::start(|request| {
+        let authorization = request.header("authorization").unwrap_or_default();
+        let body = format!(
+            r#"{{"error":{{"message":"Header {} does not match the secret {}"}}}}"#,
+            json_escaped(authorization),
+            json_escaped(API_SECRET)
+        );
+        Reply::json(400, &body)
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    assert_eq!(get_status_only(&proxy, "/api/public/branches"), 400);
+    let line = wait_diagnosis(&proxy, "request_rejected");
+    assert_eq!(
+        text_field(&line, "detail"),
+        "Header [redacted] does not match the secret [redacted]"
+    );
+}
+
+#[test]
+fn echoed_secret_in_header_is_redacted() {
+    let upstream = RecordingUpstream::start(|request| {
+        let authorization = request.header("authorization").unwrap_or_default();
+        Reply::status(401).header(
+            "Abp-Tenant-Resolve-Error",
+            &format!("Tenant not found for {authorization}"),
+        )
+    });
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    assert_eq!(get_status_only(&proxy, "/api/public/branches"), 401);
+    let line = wait_diagnosis(&proxy, "tenant_not_found");
+    assert_eq!(
+        text_field(&line, "detail"),
+        "Abp-Tenant-Resolve-Error: Tenant not found for [redacted]"
+    );
+}
+
+#[test]
+fn echoed_secret_in_location_is_redacted() {
+    let upstream = RecordingUpstream::replying(
+        Reply::status(302).header("Location", &format!("/moved/{API_SECRET}/branches")),
+    );
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    assert_eq!(get_status_only(&proxy, "/api/public/branches"), 302);
+    let line = wait_diagnosis(&proxy, "redirected");
+    assert!(log_message(&line)
+        .unwrap_or_default()
+        .contains("/moved/[redacted]/branches"));
+}
+
+#[test]
+fn trailing_tab_in_secret_file_is_named() {
+    let sandbox = SandboxProcess::start();
+    let file = secret_file(&format!("{API_SECRET}\t"));
+    let proxy = ProxyProcess::builder(&sandbox.url())
+        .remove_env("REKAZ_API_SECRET")
+        .env("REKAZ_API_SECRET_FILE", file.path().to_string_lossy())
+        .start();
+
+    assert_eq!(get(&proxy, "/api/public/branches"), 401);
+    let line = wait_diagnosis(&proxy, "credential_whitespace");
+    assert!(log_message(&line)
+        .unwrap_or_default()
+        .contains("the API secret from file:"));
+}
+
+#[test]
+fn line_break_note_names_only_that_value() {
+    let sandbox = SandboxProcess::start();
+    let key = secret_file(API_KEY);
+    let secret = secret_file(&format!("{WRONG_SECRET}\n"));
+    let tenant = secret_file(&format!("{TENANT_ID}\n"));
+    let proxy = ProxyProcess::builder(&sandbox.url())
+        .remove_env("REKAZ_API_KEY")
+        .remove_env("REKAZ_API_SECRET")
+        .remove_env("REKAZ_TENANT_ID")
+        .env("REKAZ_API_KEY_FILE", key.path().to_string_lossy())
+        .env("REKAZ_API_SECRET_FILE", secret.path().to_string_lossy())
+        .env("REKAZ_TENANT_ID_FILE", tenant.path().to_string_lossy())
+        .start();
+
+    assert_eq!(get(&proxy, "/api/public/branches"), 401);
+    let line = wait_diagnosis(&proxy, "credentials_rejected");
+    let detail = text_field(&line, "detail");
+    let secret_source = format!("the API secret from file:{}", secret.path().display());
+    assert!(detail.contains(&secret_source), "{detail}");
+    assert!(!detail.contains("API key"), "{detail}");
+    assert!(!detail.contains("tenant id"), "{detail}");
+    assert!(!detail.contains("value itself is wrong"), "{detail}");
 }

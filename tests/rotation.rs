@@ -394,3 +394,36 @@ fn repeated_rejections_are_spaced() {
     // The first rejection re-reads key and secret once; the second comes too soon after it.
     assert_eq!(command_runs(&secrets) - runs_at_start, 2);
 }
+
+#[test]
+fn invalid_tenant_file_reload_hides_value() {
+    let secrets = SecretDir::with_harness_credentials();
+    secrets.write("tenant-id", TENANT_ID);
+    let sandbox = SandboxProcess::start();
+    let proxy = proxy_with_secret_files(&sandbox.url(), &secrets)
+        .remove_env("REKAZ_TENANT_ID")
+        .env(
+            "REKAZ_TENANT_ID_FILE",
+            secrets.path("tenant-id").to_string_lossy(),
+        )
+        .start();
+
+    // A secret written to the tenant id file by mistake; the drop-time scan finds it anywhere.
+    secrets.write("tenant-id", API_SECRET);
+    let error = proxy.wait_for_log(|line| line["level"] == "ERROR", PROCESS_TIMEOUT);
+    let ready = readiness(&proxy);
+
+    let message = log_field(&error, "error")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(message.contains("tenant id from file:"), "{message}");
+    assert!(message.contains("expected a GUID"), "{message}");
+    assert!(!message.contains(API_SECRET), "the error shows the value");
+    assert_eq!(ready.status, 503);
+    let reason = ready.json()["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reason.contains("expected a GUID"), "{reason}");
+    assert!(!reason.contains(API_SECRET), "/readyz shows the value");
+}

@@ -179,6 +179,58 @@ fn literal_secret_names_safer_sources() {
 }
 
 #[test]
+fn literal_secret_in_variable_is_named() {
+    let mut proxy = ProxyProcess::builder("http://127.0.0.1:9")
+        .env("REKAZ_PROXY__CREDENTIALS__API_SECRET", WRONG_SECRET)
+        .spawn();
+
+    let (code, output) = exit_output(&mut proxy);
+
+    assert_eq!(code, 2);
+    assert!(
+        output.contains("the environment variable REKAZ_PROXY__CREDENTIALS__API_SECRET"),
+        "{output}"
+    );
+    assert!(!output.contains("configuration file"), "{output}");
+}
+
+#[test]
+fn env_source_name_is_validated() {
+    let mut proxy = ProxyProcess::builder("http://127.0.0.1:9")
+        .env("REKAZ_PROXY__CREDENTIALS__API_SECRET", "env:lower case")
+        .spawn();
+
+    let (code, output) = exit_output(&mut proxy);
+
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("credentials.api_secret"), "{output}");
+    assert!(
+        output.contains("letters, digits and underscores"),
+        "{output}"
+    );
+    assert!(!output.contains("lower case_FILE"), "{output}");
+}
+
+#[test]
+fn command_stderr_hides_printed_value() {
+    let secrets = SecretDir::new();
+    let script = secrets.script(
+        "vault-echo",
+        &format!("echo '{FAILING_STDOUT}'\necho 'cannot use {FAILING_STDOUT}' >&2\nexit 3"),
+    );
+    let mut proxy = secret_command_proxy("http://127.0.0.1:9", &script.to_string_lossy()).spawn();
+
+    let (code, output) = exit_output(&mut proxy);
+
+    assert_eq!(code, 1);
+    assert!(output.contains("cannot use [redacted]"), "{output}");
+    assert!(
+        !output.contains(FAILING_STDOUT),
+        "standard output was logged"
+    );
+}
+
+#[test]
 fn check_shows_command_source_masked() {
     let secrets = SecretDir::new();
     let script = secrets.script("print-secret", &format!("printf '%s' '{API_SECRET}'"));

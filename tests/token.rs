@@ -389,3 +389,118 @@ fn persistent_rejection_renews_token_once() {
     assert_eq!(rekaz.token_requests().len(), 2, "one login and one renewal");
     rekaz.assert_tokens_not_logged(&proxy);
 }
+
+/// A password whose raw, form-encoded and percent-encoded forms all differ.
+const ECHOED_PASSWORD: &str = "Echo Pass/w+rd&7Kq%z";
+
+/// Returns every form of [`ECHOED_PASSWORD`] that a leak could take.
+fn echoed_password_forms() -> Vec<String> {
+    let form_encoded: String =
+        url::form_urlencoded::byte_serialize(ECHOED_PASSWORD.as_bytes()).collect();
+    let percent_encoded =
+        percent_encoding::utf8_percent_encode(ECHOED_PASSWORD, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    vec![ECHOED_PASSWORD.to_owned(), form_encoded, percent_encoded]
+}
+
+/// Starts a token endpoint that rejects every login with an `error_description` that repeats
+/// the form body it received and the password.
+fn echoing_token_endpoint() -> RecordingUpstream {
+    RecordingUpstream::start(|request| {
+        let description = format!(
+            "cannot log in with {} (password {ECHOED_PASSWORD})",
+            String::from_utf8_lossy(&request.body)
+        );
+        let body = serde_json::json!({
+            "error": "invalid_grant",
+            "error_description": description,
+        });
+        Reply::json(400, &body.to_string())
+    })
+}
+
+fn assert_no_password_form(context: &str, text: &str) {
+    for (index, form) in echoed_password_forms().iter().enumerate() {
+        assert!(
+            !text.contains(form.as_str()),
+            "{context} shows password form {index}"
+        );
+    }
+}
+
+#[test]
+fn echoed_password_is_redacted_in_logs() {
+    let endpoint = echoing_token_endpoint();
+    let proxy = token_proxy(&endpoint.url(), ECHOED_PASSWORD).start();
+
+    let error = proxy.wait_for_log(|line| line["level"] == "ERROR", PROCESS_TIMEOUT);
+    let ready = readiness(&proxy);
+    let response = create_app_customer(&proxy, "0507778888");
+
+    let message = error["error"].as_str().unwrap_or_default();
+    assert!(message.contains("[redacted]"), "{message}");
+    assert!(message.contains("grant_type=password"), "{message}");
+    for line in proxy.logs() {
+        assert_no_password_form("a log line", &line);
+    }
+    assert_no_password_form("/readyz", &ready.text());
+    assert_no_password_form("the 503 body", &response.text());
+}
+
+#[test]
+fn echoed_password_is_redacted_in_check() {
+    let endpoint = echoing_token_endpoint();
+    let mut check = ProcessBuilder::command(&["check", "--upstream", &endpoint.url()])
+        .remove_env("REKAZ_API_KEY")
+        .remove_env("REKAZ_API_SECRET")
+        .env("REKAZ_PROXY__AUTH__MODE", "token")
+        .env("REKAZ_USERNAME", USERNAME)
+        .env("REKAZ_PASSWORD", ECHOED_PASSWORD)
+        .spawn();
+
+    let status = check.wait_exit(PROCESS_TIMEOUT);
+    let output = check.logs().join("\n");
+
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        output.contains("FAIL  Rekaz rejected the username or password"),
+        "{output}"
+    );
+    assert!(output.contains("[redacted]"), "{output}");
+    assert_no_password_form("check output", &output);
+}
+
+#[test]
+fn echoed_access_token_is_redacted() {
+    let upstream = RecordingUpstream::start(|request| {
+        if request.target == "/connect/token" {
+            let body = format!(
+                r#"{{"access_token":"{}","token_type":"Bearer","expires_in":3600,"refresh_token":"{}"}}"#,
+                access_token(1),
+                refresh_token(1)
+            );
+            return Reply::json(200, &body);
+        }
+        let authorization = request.header("authorization").unwrap_or_default();
+        let body = serde_json::json!({
+            "error": { "message": format!("Header {authorization} is not accepted here") }
+        });
+        Reply::json(400, &body.to_string())
+    });
+    let proxy = token_proxy(&upstream.url(), PASSWORD).start();
+    proxy.wait_for_log(|line| is_obtained(line, "password"), PROCESS_TIMEOUT);
+
+    let response = curl(&[&format!("{}/api/app/customer", proxy.url())]);
+
+    assert_eq!(response.status, 400);
+    let line = proxy.wait_for_log(|line| line["cause"] == "request_rejected", PROCESS_TIMEOUT);
+    let detail = line["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("Header Bearer [redacted] is not"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains(&access_token(1)),
+        "the access token was logged"
+    );
+}

@@ -1,6 +1,7 @@
 //! The credentials in use: checked values turned into ready header values, built once per change.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -8,6 +9,7 @@ use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::CredentialError;
+use super::redact::{IssuedTokens, Redactor};
 use super::source::SourceValue;
 use super::validate::{invalid, validate_key, validate_tenant, validate_text};
 use super::{AuthMode, CredentialSpecs};
@@ -21,6 +23,10 @@ pub struct ActiveCredentials {
     login: Login,
     tenant: HeaderValue,
     generation: u64,
+    /// The secret values of `login` in the forms they are sent in.
+    secrets: Redactor,
+    /// The access and refresh tokens obtained with these values, in token mode.
+    issued_tokens: Arc<IssuedTokens>,
     /// Mode that decided the values read and the header built.
     pub mode: AuthMode,
     /// Masked form of the API key, or of the username in token mode; safe for logs (`ab12…`).
@@ -64,7 +70,8 @@ pub struct SourceReport {
     pub password: Option<String>,
     /// Values whose trailing CR/LF was removed (`API key`, `API secret`, `tenant id`, ...).
     pub line_endings_removed: Vec<&'static str>,
-    /// Values that begin or end with a space or tab, which Rekaz will not ignore.
+    /// Values that begin or end with a space or tab, which Rekaz will not ignore. Never the
+    /// tenant id, which is trimmed.
     pub surrounding_whitespace: Vec<&'static str>,
 }
 
@@ -125,14 +132,17 @@ impl ActiveCredentials {
             username: None,
             password: None,
             line_endings_removed: flagged(&values, |value| value.line_ending_removed),
-            surrounding_whitespace: flagged(&values, has_surrounding_whitespace),
+            // The tenant id is trimmed before use, so only the first two values can be padded.
+            surrounding_whitespace: flagged(&values[..2], has_surrounding_whitespace),
         };
+        let secrets =
+            Redactor::for_api_key(key.value.expose_secret(), secret.value.expose_secret());
         let login = Login::ApiKey {
             authorization: basic_header(&key.value, &secret.value),
             key: key.value,
             secret: secret.value,
         };
-        Self::assemble(AuthMode::Basic, login, &tenant, report)
+        Self::assemble(AuthMode::Basic, login, secrets, &tenant, report)
     }
 
     async fn read_password_login(
@@ -159,18 +169,22 @@ impl ActiveCredentials {
             username: Some(username_source),
             password: Some(password_source),
             line_endings_removed: flagged(&values, |value| value.line_ending_removed),
-            surrounding_whitespace: flagged(&values, has_surrounding_whitespace),
+            // The tenant id is trimmed before use, so only the first two values can be padded.
+            surrounding_whitespace: flagged(&values[..2], has_surrounding_whitespace),
         };
+        let mut secrets = Redactor::new();
+        secrets.add_value(password.value.expose_secret());
         let login = Login::Password(PasswordLogin {
             username: username.value,
             password: password.value,
         });
-        Self::assemble(AuthMode::Token, login, &tenant, report)
+        Self::assemble(AuthMode::Token, login, secrets, &tenant, report)
     }
 
     fn assemble(
         mode: AuthMode,
         login: Login,
+        secrets: Redactor,
         tenant: &SourceValue,
         report: SourceReport,
     ) -> Result<Self, CredentialError> {
@@ -190,6 +204,8 @@ impl ActiveCredentials {
             login,
             tenant,
             generation: 0,
+            secrets,
+            issued_tokens: Arc::default(),
             mode,
             key_hint,
             tenant_id,
@@ -227,6 +243,26 @@ impl ActiveCredentials {
 
     pub(crate) fn set_generation(&mut self, generation: u64) {
         self.generation = generation;
+    }
+
+    /// Returns a redactor for every secret these credentials send: the API secret and the
+    /// Basic value built from it, or the password and the tokens obtained with it. Pass every
+    /// text that came from Rekaz through it before logging or returning it.
+    pub fn redactor(&self) -> Redactor {
+        let mut redactor = self.secrets.clone();
+        redactor.extend(&self.issued_tokens.current());
+        redactor
+    }
+
+    /// Returns the tokens obtained with these credentials, shared with every later set of
+    /// credentials of the same store.
+    pub(crate) fn issued_tokens(&self) -> &Arc<IssuedTokens> {
+        &self.issued_tokens
+    }
+
+    /// Makes these credentials share the tokens of an earlier set from the same store.
+    pub(crate) fn share_issued_tokens(&mut self, tokens: Arc<IssuedTokens>) {
+        self.issued_tokens = tokens;
     }
 
     /// Returns whether `other` contains the same values.

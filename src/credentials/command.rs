@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 
 use super::error::CredentialError;
+use super::redact::Redactor;
 use super::source::SourceValue;
 
 /// Largest standard output accepted from a command; a credential is far smaller.
@@ -62,9 +63,10 @@ impl CommandSource {
 
     /// Runs the command and returns its standard output without trailing CR/LF.
     ///
-    /// Standard error is logged at WARN, at most [`MAX_STDERR_LINES`] lines. A command that
-    /// outlives its timeout is killed together with its process group. Errors name the program
-    /// and its exit status but never repeat the output.
+    /// Standard error is logged at WARN, at most [`MAX_STDERR_LINES`] lines, with anything the
+    /// command printed on standard output removed. A command that outlives its timeout is
+    /// killed together with its process group. Errors name the program and its exit status but
+    /// never repeat the output.
     pub async fn run(&self) -> Result<SourceValue, CredentialError> {
         let mut child = self.spawn()?;
         let stdout = child.stdout.take();
@@ -86,7 +88,7 @@ impl CommandSource {
                 seconds: self.timeout.as_secs_f64(),
             });
         };
-        log_stderr(&self.program, &stderr.bytes);
+        log_stderr(&self.program, &stderr.bytes, &printed_values(&stdout.bytes));
         let status = status.map_err(|error| self.spawn_error(&error))?;
         self.value_from(status, stdout)
     }
@@ -189,10 +191,23 @@ async fn stop(child: &mut Child) {
     }
 }
 
-/// Logs a command's standard error line by line. By convention, programs that print secrets
-/// print them on standard output only.
-fn log_stderr(program: &str, stderr: &[u8]) {
-    let text = String::from_utf8_lossy(stderr);
+/// Returns a redactor for what a command printed on standard output: the whole output and each
+/// of its lines, without surrounding whitespace.
+fn printed_values(stdout: &[u8]) -> Redactor {
+    let text = String::from_utf8_lossy(stdout);
+    let mut redactor = Redactor::new();
+    redactor.add_value(text.trim());
+    for line in text.lines() {
+        redactor.add_value(line.trim());
+    }
+    redactor
+}
+
+/// Logs a command's standard error line by line, without the values in `printed`. By
+/// convention, programs that print secrets print them on standard output only, but one that
+/// fails may repeat them in its error messages.
+fn log_stderr(program: &str, stderr: &[u8], printed: &Redactor) {
+    let text = printed.redact(&String::from_utf8_lossy(stderr));
     let lines: Vec<&str> = text
         .lines()
         .filter(|line| !line.trim().is_empty())
@@ -271,6 +286,15 @@ mod tests {
         assert!(
             matches!(error, CredentialError::CommandTimedOut { .. }),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn printed_values_cover_each_line() {
+        let printed = printed_values(b"first-value\nsecond-value\n");
+        assert_eq!(
+            printed.redact("bad second-value"),
+            format!("bad {}", crate::credentials::REDACTED)
         );
     }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::redact::Redactor;
+
 /// A credential could not be read or is unusable.
 #[derive(Debug, Error)]
 pub enum CredentialError {
@@ -30,6 +32,24 @@ pub enum CredentialError {
         path: PathBuf,
         /// The operating system's reason.
         reason: String,
+    },
+
+    /// The path names something other than a regular file, such as a device or a named pipe.
+    #[error("secret file {} is {kind}, not a regular file; point the source at a file that contains only the value", path.display())]
+    FileNotRegular {
+        /// The file's path.
+        path: PathBuf,
+        /// Kind of object at the path, such as `a named pipe (FIFO)`.
+        kind: &'static str,
+    },
+
+    /// The file is larger than a credential could be.
+    #[error("secret file {} is larger than {limit} bytes; check that the path names the file with the value alone", path.display())]
+    FileTooLarge {
+        /// The file's path.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: usize,
     },
 
     /// The bytes are not UTF-8 text.
@@ -85,4 +105,73 @@ pub enum CredentialError {
         /// What is wrong and how to fix it, without the value.
         problem: String,
     },
+}
+
+impl CredentialError {
+    /// Returns the error with every known secret value removed from its texts. The messages
+    /// never include a value read from a source, but a path, a program or an operating
+    /// system's reason could still be a secret that was configured in the wrong place.
+    pub fn redact(self, redactor: &Redactor) -> Self {
+        let clean = |text: String| redactor.redact(&text);
+        match self {
+            CredentialError::EnvMissing { name } => {
+                CredentialError::EnvMissing { name: clean(name) }
+            }
+            CredentialError::Empty { source_name } => CredentialError::Empty {
+                source_name: clean(source_name),
+            },
+            CredentialError::FileUnreadable { path, reason } => CredentialError::FileUnreadable {
+                path: redact_path(path, redactor),
+                reason: clean(reason),
+            },
+            CredentialError::FileNotRegular { path, kind } => CredentialError::FileNotRegular {
+                path: redact_path(path, redactor),
+                kind,
+            },
+            CredentialError::FileTooLarge { path, limit } => CredentialError::FileTooLarge {
+                path: redact_path(path, redactor),
+                limit,
+            },
+            CredentialError::NotUtf8 { source_name } => CredentialError::NotUtf8 {
+                source_name: clean(source_name),
+            },
+            CredentialError::CommandNotRun { program, reason } => CredentialError::CommandNotRun {
+                program: clean(program),
+                reason: clean(reason),
+            },
+            CredentialError::CommandFailed { program, status } => CredentialError::CommandFailed {
+                program: clean(program),
+                status,
+            },
+            CredentialError::CommandTimedOut { program, seconds } => {
+                CredentialError::CommandTimedOut {
+                    program: clean(program),
+                    seconds,
+                }
+            }
+            CredentialError::CommandOutputTooLarge { program, limit } => {
+                CredentialError::CommandOutputTooLarge {
+                    program: clean(program),
+                    limit,
+                }
+            }
+            CredentialError::Invalid {
+                what,
+                source_name,
+                problem,
+            } => CredentialError::Invalid {
+                what,
+                source_name: clean(source_name),
+                problem: clean(problem),
+            },
+        }
+    }
+}
+
+fn redact_path(path: PathBuf, redactor: &Redactor) -> PathBuf {
+    let text = path.to_string_lossy();
+    if !redactor.contains_secret(&text) {
+        return path;
+    }
+    PathBuf::from(redactor.redact(&text))
 }

@@ -4,7 +4,9 @@
 mod active;
 mod command;
 mod error;
+mod file;
 mod health;
+mod redact;
 pub mod rotation;
 mod source;
 mod store;
@@ -18,6 +20,7 @@ pub use active::{ActiveCredentials, PasswordLogin, SourceReport};
 pub use command::CommandSource;
 pub use error::CredentialError;
 pub use health::ReloadFailure;
+pub use redact::{Redactor, REDACTED};
 pub use source::{Source, SourceValue};
 pub use store::{CredentialStore, ReloadOutcome, ReloadTrigger};
 pub use watch::{watch_files, FileWatch};

@@ -9,7 +9,8 @@ use secrecy::SecretString;
 
 use super::command::CommandSource;
 use super::error::CredentialError;
-use crate::config::ConfigError;
+use super::file::read_secret_file;
+use crate::config::{ConfigError, ENV_PREFIX};
 use crate::env::EnvVars;
 
 /// Settings whose literal value may stand in the configuration, because it is not secret.
@@ -70,8 +71,11 @@ impl Source {
         Err(ConfigError::invalid(
             key,
             "<literal value, not shown>",
-            "a secret written in a configuration file ends up in backups and version control; \
-             use env:NAME, file:/path or command:PROGRAM ARGS instead",
+            format!(
+                "{} holds a literal secret, which ends up in backups, version control or \
+                 process listings; use env:NAME, file:/path or command:PROGRAM ARGS instead",
+                literal_origin(key, env)
+            ),
         ))
     }
 
@@ -84,11 +88,12 @@ impl Source {
     }
 
     fn env_source(key: &'static str, name: &str) -> Result<Self, ConfigError> {
-        if name.is_empty() || name.contains('=') {
+        if !is_variable_name(name) {
             return Err(ConfigError::invalid(
                 key,
                 format!("env:{name}"),
-                "name an environment variable, for example env:REKAZ_API_KEY",
+                "name an environment variable: letters, digits and underscores, not starting \
+                 with a digit, for example env:REKAZ_API_SECRET",
             ));
         }
         Ok(Source::Env(name.to_owned()))
@@ -153,11 +158,37 @@ fn read_env(name: &str, env: &EnvVars) -> Result<SourceValue, CredentialError> {
     })
 }
 
+/// Returns whether `name` is a portable environment variable name (POSIX): ASCII letters,
+/// digits and underscores, not starting with a digit.
+fn is_variable_name(name: &str) -> bool {
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_');
+    starts_well
+        && name
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '_')
+}
+
+/// Names where the literal value of `key` came from. The environment layer overrides the
+/// file, so a `REKAZ_PROXY__` variable for `key` is where it came from whenever one is set.
+fn literal_origin(key: &str, env: &EnvVars) -> String {
+    let variable = format!(
+        "{ENV_PREFIX}__{}",
+        key.to_ascii_uppercase().replace('.', "__")
+    );
+    let from_environment = env.as_map().iter().any(|(name, value)| {
+        name.starts_with(ENV_PREFIX) && name.eq_ignore_ascii_case(&variable) && !value.is_empty()
+    });
+    if from_environment {
+        return format!("the environment variable {variable}");
+    }
+    "the configuration (file or REKAZ_PROXY__ variable)".to_owned()
+}
+
 fn read_file(path: &Path) -> Result<SourceValue, CredentialError> {
-    let content = std::fs::read(path).map_err(|error| CredentialError::FileUnreadable {
-        path: path.to_path_buf(),
-        reason: error.to_string(),
-    })?;
+    let content = read_secret_file(path)?;
     let mut text = String::from_utf8(content).map_err(|_| CredentialError::NotUtf8 {
         source_name: format!("file:{}", path.display()),
     })?;
@@ -183,7 +214,7 @@ impl fmt::Display for Source {
             Source::Env(name) => write!(formatter, "env:{name}"),
             Source::File(path) => write!(formatter, "file:{}", path.display()),
             Source::Command(command) => write!(formatter, "command:{command}"),
-            Source::Literal(_) => formatter.write_str("configuration file"),
+            Source::Literal(_) => formatter.write_str("the configuration"),
         }
     }
 }

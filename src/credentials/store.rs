@@ -74,7 +74,7 @@ impl CredentialStore {
     /// Reads every source once; fails if any value is missing or invalid.
     pub async fn load(specs: CredentialSpecs, env: EnvVars) -> Result<Self, CredentialError> {
         let active = ActiveCredentials::read(&specs, &env).await?;
-        log_line_endings(&active);
+        log_cleanup(&active);
         Ok(CredentialStore {
             specs,
             env,
@@ -148,11 +148,13 @@ impl CredentialStore {
     async fn reload_now(&self, trigger: ReloadTrigger) -> Result<ReloadOutcome, CredentialError> {
         let result = ActiveCredentials::read(&self.specs, &self.env).await;
         let outcome = match result {
-            Ok(fresh) => {
+            Ok(mut fresh) => {
                 self.note_success(trigger);
+                fresh.share_issued_tokens(Arc::clone(self.current.load().issued_tokens()));
                 Ok(self.install(fresh, trigger))
             }
             Err(error) => {
+                let error = error.redact(&self.current().redactor());
                 self.note_failure(trigger, &error);
                 Err(error)
             }
@@ -171,7 +173,7 @@ impl CredentialStore {
         }
         let generation = current.generation() + 1;
         fresh.set_generation(generation);
-        log_line_endings(&fresh);
+        log_cleanup(&fresh);
         tracing::info!(
             trigger = trigger.as_str(),
             changed = %self.describe_sources(&changed),
@@ -230,12 +232,22 @@ impl CredentialStore {
     }
 }
 
-fn log_line_endings(active: &ActiveCredentials) {
-    if !active.report.line_endings_removed.is_empty() {
+/// Warns about the clean-up applied to the values read, and about spaces and tabs around them,
+/// which are kept.
+fn log_cleanup(active: &ActiveCredentials) {
+    let report = &active.report;
+    if !report.line_endings_removed.is_empty() {
         tracing::warn!(
-            values = ?active.report.line_endings_removed,
+            values = ?report.line_endings_removed,
             "removed trailing CR/LF from secret file contents; \
              write the files without a final newline to silence this warning"
+        );
+    }
+    if !report.surrounding_whitespace.is_empty() {
+        tracing::warn!(
+            values = ?report.surrounding_whitespace,
+            "credential values begin or end with a space or tab, which the proxy keeps and \
+             Rekaz does not ignore; remove them from the source unless they belong to the value"
         );
     }
 }

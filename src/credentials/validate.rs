@@ -1,5 +1,6 @@
-//! Checks of credential values read from their sources. Problems name the source, never the
-//! value, except the tenant id, which is not secret.
+//! Checks of credential values read from their sources. Problems name the source and what is
+//! expected, never the value: a value that fails a check may be a secret read from the wrong
+//! place, such as an API secret in the tenant id file.
 
 use super::error::CredentialError;
 
@@ -11,7 +12,9 @@ pub(super) fn validate_key(key: &str, source: &str) -> Result<(), CredentialErro
     reject_control_characters("API key", key, source)
 }
 
-/// Rejects a secret, password or username with a line break or other control character.
+/// Rejects a secret, password or username with a line break or other control character. A tab
+/// is accepted like a space: both are legal in the header and the form body, and the start-up
+/// warning and the 401 diagnosis name a value that begins or ends with either.
 pub(super) fn validate_text(
     what: &'static str,
     value: &str,
@@ -20,7 +23,8 @@ pub(super) fn validate_text(
     reject_control_characters(what, value, source)
 }
 
-/// Returns the tenant id without surrounding whitespace, or an error when it is not a GUID.
+/// Returns the tenant id without surrounding whitespace, or an error when it is not a GUID. The
+/// error gives the value's length but not the value.
 pub(super) fn validate_tenant(tenant: &str, source: &str) -> Result<String, CredentialError> {
     let tenant = tenant.trim();
     if uuid::Uuid::try_parse(tenant).is_err() {
@@ -28,8 +32,11 @@ pub(super) fn validate_tenant(tenant: &str, source: &str) -> Result<String, Cred
             what: "tenant id",
             source_name: source.to_owned(),
             problem: format!(
-                "{tenant:?} is not a GUID; copy the tenant id (like \
-                 3a1f3638-e6dc-d864-4aa7-df60cdbb1146) from the Rekaz dashboard"
+                "expected a GUID like 3a1f3638-e6dc-d864-4aa7-df60cdbb1146, got {} characters \
+                 that are not one (not shown, in case they are a secret); copy the tenant id \
+                 from the Rekaz dashboard, and check that the tenant id and API key sources \
+                 are not swapped",
+                tenant.chars().count()
             ),
         });
     }
@@ -41,7 +48,10 @@ fn reject_control_characters(
     value: &str,
     source: &str,
 ) -> Result<(), CredentialError> {
-    if value.chars().any(char::is_control) {
+    if value
+        .chars()
+        .any(|character| character.is_control() && character != '\t')
+    {
         return Err(invalid(
             what,
             source,
@@ -81,8 +91,30 @@ mod tests {
     }
 
     #[test]
-    fn tenant_error_shows_the_value() {
-        let error = validate_tenant("acme", "env:T").unwrap_err().to_string();
-        assert!(error.contains("\"acme\" is not a GUID"), "{error}");
+    fn secret_with_tab_is_valid() {
+        assert!(validate_text("API secret", "abc\t", "env:S").is_ok());
+    }
+
+    #[test]
+    fn secret_with_other_control_character_is_invalid() {
+        assert!(validate_text("API secret", "abc\u{7}", "env:S").is_err());
+    }
+
+    #[test]
+    fn tenant_error_hides_the_value() {
+        let error = validate_tenant("SuperSecretValue987", "env:T")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("SuperSecretValue987"), "{error}");
+    }
+
+    #[test]
+    fn tenant_error_names_source_shape_and_length() {
+        let error = validate_tenant("SuperSecretValue987", "env:T")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("env:T"), "{error}");
+        assert!(error.contains("a GUID like 3a1f3638-"), "{error}");
+        assert!(error.contains("got 19 characters"), "{error}");
     }
 }

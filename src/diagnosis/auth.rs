@@ -57,14 +57,7 @@ fn credentials_rejected(
         )
     });
     let mut notes = Vec::new();
-    if let Some(credentials) = credentials {
-        for value in &credentials.report.line_endings_removed {
-            notes.push(format!(
-                "the proxy removed a trailing line break from the {value} and Rekaz still \
-                 rejected it, so the value itself is wrong, not its line ending"
-            ));
-        }
-    }
+    notes.extend(credentials.and_then(line_ending_note));
     if known == CredentialStatus::NotSwapped {
         notes.push("a probe with key and secret swapped was rejected too".to_owned());
     }
@@ -122,6 +115,26 @@ pub fn key_and_secret_swapped(credentials: &ActiveCredentials) -> Diagnosis {
         fields.key = "****".to_owned();
     }
     diagnosis
+}
+
+/// Names the API key or secret whose trailing line break the proxy removed, with its source. The
+/// tenant id is left out: it is trimmed before use, and an unknown tenant has its own diagnosis.
+fn line_ending_note(credentials: &ActiveCredentials) -> Option<String> {
+    let values: Vec<String> = credentials
+        .report
+        .line_endings_removed
+        .iter()
+        .filter(|value| **value != "tenant id")
+        .map(|value| format!("the {value} from {}", source_of(credentials, value)))
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the proxy removed a trailing line break from {} and Rekaz still rejected the \
+         credentials, so the line break was not the cause",
+        values.join(" and ")
+    ))
 }
 
 /// Returns the key or secret values that begin or end with a space or tab. The tenant id does not

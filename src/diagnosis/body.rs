@@ -1,9 +1,11 @@
 //! Reading of Rekaz's error bodies: ProblemDetails, the ABP envelope, the CDN's block page and
-//! OpenIddict errors. Every message is masked as it is read, so no submitted value leaves here.
+//! OpenIddict errors. Every message is masked as it is read, so no submitted value leaves here,
+//! and every string is cleaned of the proxy's secrets before that, so no echoed secret does.
 
 use serde_json::{Map, Value};
 
 use super::mask::{mask_values, truncate};
+use crate::credentials::Redactor;
 
 /// Most fields kept from one body; the rest are counted in [`FieldErrors::omitted`].
 const MAX_FIELDS: usize = 20;
@@ -101,8 +103,9 @@ impl FieldErrors {
     }
 }
 
-/// Reads the first bytes of an error body.
-pub fn parse(prefix: &[u8]) -> ErrorBody {
+/// Reads the first bytes of an error body, removing the values of `redactor` from every string
+/// before it is masked and cut.
+pub fn parse(prefix: &[u8], redactor: &Redactor) -> ErrorBody {
     let Ok(text) = std::str::from_utf8(prefix) else {
         return ErrorBody::Unrecognised;
     };
@@ -114,8 +117,31 @@ pub fn parse(prefix: &[u8]) -> ErrorBody {
         return ErrorBody::Cdn { code };
     }
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(object)) => parse_object(&object),
+        Ok(Value::Object(object)) => parse_object(&redact_object(object, redactor)),
         _ => ErrorBody::Unrecognised,
+    }
+}
+
+/// Returns `object` with the values of `redactor` removed from every key and string, at any
+/// depth. The strings are decoded first, so JSON escapes such as `\u002B` hide nothing.
+fn redact_object(object: Map<String, Value>, redactor: &Redactor) -> Map<String, Value> {
+    object
+        .into_iter()
+        .map(|(key, value)| (redactor.redact(&key), redact_value(value, redactor)))
+        .collect()
+}
+
+fn redact_value(value: Value, redactor: &Redactor) -> Value {
+    match value {
+        Value::String(text) => Value::String(redactor.redact(&text)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| redact_value(item, redactor))
+                .collect(),
+        ),
+        Value::Object(object) => Value::Object(redact_object(object, redactor)),
+        other => other,
     }
 }
 
@@ -235,6 +261,11 @@ fn clean_trace_id(raw: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Reads a body with no secret to remove.
+    fn parse(prefix: &[u8]) -> ErrorBody {
+        super::parse(prefix, &Redactor::new())
+    }
+
     fn problem(body: &str) -> Problem {
         match parse(body.as_bytes()) {
             ErrorBody::Problem(problem) => problem,
@@ -339,6 +370,19 @@ mod tests {
                 description: Some("The credentials are invalid.".to_owned()),
             }
         );
+    }
+
+    #[test]
+    fn escaped_secret_is_redacted() {
+        let mut redactor = Redactor::new();
+        redactor.add_value("se+cret");
+        let body = br#"{"error":{"message":"bad header se\u002Bcret"}}"#;
+        match super::parse(body, &redactor) {
+            ErrorBody::Abp(error) => {
+                assert_eq!(error.message.as_deref(), Some("bad header [redacted]"));
+            }
+            other => panic!("not an ABP envelope: {other:?}"),
+        }
     }
 
     #[test]

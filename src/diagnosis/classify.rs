@@ -51,6 +51,7 @@ mod tests {
     use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
     use super::*;
+    use crate::credentials::Redactor;
     use crate::diagnosis::body::parse;
     use crate::diagnosis::Cause;
     use crate::proxy::{ProxyError, StrippedClientCredentials};
@@ -123,7 +124,8 @@ mod tests {
                 proxy_error: self.proxy_error.as_ref(),
                 in_flight: self.in_flight,
             };
-            classify(&facts, &parse(&self.body), CredentialStatus::Unknown)
+            let body = parse(&self.body, &Redactor::new());
+            classify(&facts, &body, CredentialStatus::Unknown)
         }
     }
 

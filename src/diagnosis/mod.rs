@@ -20,6 +20,7 @@ mod mask;
 mod probe;
 mod proxy_failure;
 mod rate_limit;
+mod redact;
 mod rejected;
 mod reporter;
 mod server_errors;
@@ -153,9 +154,19 @@ impl Diagnostics {
     }
 
     fn diagnose_failure(&self, facts: &ExchangeFacts<'_>) {
+        // Rekaz may echo what it was sent, so its texts lose the proxy's secrets before use.
+        let redactor = facts
+            .credentials
+            .map(|credentials| credentials.redactor())
+            .unwrap_or_default();
+        let response_headers = redact::redact_headers(facts.response_headers, &redactor);
+        let facts = &ExchangeFacts {
+            response_headers: &response_headers,
+            ..*facts
+        };
         let body = match facts.proxy_error {
             Some(_) => body::ErrorBody::Empty,
-            None => body::parse(facts.body_prefix),
+            None => body::parse(facts.body_prefix, &redactor),
         };
         let known = facts
             .credentials
@@ -163,6 +174,7 @@ impl Diagnostics {
                 self.history.status(credentials)
             });
         let mut diagnosis = classify::classify(facts, &body, known);
+        redact::redact_diagnosis(&mut diagnosis, &redactor);
         let context = line_context(facts);
 
         let probe_credentials = facts

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::error::{GrantKind, TokenError};
-use crate::credentials::PasswordLogin;
+use crate::credentials::{PasswordLogin, Redactor};
 use crate::proxy::error_chain;
 
 /// Access token lifetime assumed when the response has no `expires_in`: Rekaz's one hour.
@@ -34,6 +34,16 @@ impl Grant<'_> {
             Grant::Password(_) => GrantKind::Password,
             Grant::RefreshToken(_) => GrantKind::RefreshToken,
         }
+    }
+
+    /// Returns `known` plus the secret this grant sends, in the forms the form body gives it.
+    fn redactor(&self, known: &Redactor) -> Redactor {
+        let mut redactor = known.clone();
+        match self {
+            Grant::Password(login) => redactor.add_value(login.password().expose_secret()),
+            Grant::RefreshToken(token) => redactor.add_value(token.expose_secret()),
+        }
+        redactor
     }
 }
 
@@ -105,13 +115,16 @@ impl TokenEndpoint {
         &self.url
     }
 
-    /// Requests a token with `grant` for the tenant in `tenant`.
+    /// Requests a token with `grant` for the tenant in `tenant`. Texts from the endpoint that
+    /// reach the error are cleaned of the values in `secrets` and of the grant's own secret.
     pub async fn request(
         &self,
         grant: Grant<'_>,
         tenant: &HeaderValue,
+        secrets: &Redactor,
     ) -> Result<IssuedToken, TokenError> {
         let kind = grant.kind();
+        let redactor = grant.redactor(secrets);
         let request = self
             .client
             .post(self.url.clone())
@@ -130,7 +143,7 @@ impl TokenEndpoint {
         .await;
         let (status, body) = match sent {
             Ok(Ok(answer)) => answer,
-            Ok(Err(error)) => return Err(self.unreachable(error)),
+            Ok(Err(error)) => return Err(self.unreachable(error, &redactor)),
             Err(_) => {
                 return Err(TokenError::TimedOut {
                     url: self.url.to_string(),
@@ -138,7 +151,7 @@ impl TokenEndpoint {
                 })
             }
         };
-        self.parse(kind, status, &body)
+        self.parse(kind, status, &body, &redactor)
     }
 
     /// Builds the form body. It contains the password or refresh token, so it is never logged.
@@ -167,18 +180,19 @@ impl TokenEndpoint {
         grant: GrantKind,
         status: StatusCode,
         body: &[u8],
+        redactor: &Redactor,
     ) -> Result<IssuedToken, TokenError> {
         if body.len() > MAX_RESPONSE_BYTES {
             return Err(self.invalid(format!("larger than {MAX_RESPONSE_BYTES} bytes")));
         }
         if status.is_success() {
-            return self.parse_success(body);
+            return self.parse_success(body, redactor);
         }
         match serde_json::from_slice::<ErrorResponse>(body) {
             Ok(error) if status.is_client_error() => Err(TokenError::Rejected {
                 grant,
-                code: printable(&error.error),
-                description: printable(error.error_description.as_deref().unwrap_or("")),
+                code: printable(&error.error, redactor),
+                description: printable(error.error_description.as_deref().unwrap_or(""), redactor),
             }),
             _ => Err(TokenError::Status {
                 url: self.url.to_string(),
@@ -187,7 +201,7 @@ impl TokenEndpoint {
         }
     }
 
-    fn parse_success(&self, body: &[u8]) -> Result<IssuedToken, TokenError> {
+    fn parse_success(&self, body: &[u8], redactor: &Redactor) -> Result<IssuedToken, TokenError> {
         // serde_json's message could quote a value, so only the position is reported.
         let response: TokenResponse = serde_json::from_slice(body).map_err(|error| {
             self.invalid(format!(
@@ -200,7 +214,7 @@ impl TokenEndpoint {
         if !token_type.eq_ignore_ascii_case("bearer") {
             return Err(self.invalid(format!(
                 "token_type is {:?}, not Bearer",
-                printable(token_type)
+                printable(token_type, redactor)
             )));
         }
         if response.access_token.is_empty() {
@@ -235,18 +249,27 @@ impl TokenEndpoint {
         }
     }
 
-    fn unreachable(&self, error: reqwest::Error) -> TokenError {
+    fn unreachable(&self, error: reqwest::Error, redactor: &Redactor) -> TokenError {
         TokenError::Unreachable {
             url: self.url.to_string(),
-            cause: error_chain(&error.without_url()),
+            cause: redactor.redact(&error_chain(&error.without_url())),
         }
     }
 }
 
-/// Shortens text from the endpoint and drops control characters, so it is safe on one log line.
-fn printable(text: &str) -> String {
-    text.chars()
+/// Removes the known secrets from text from the endpoint, drops control characters and
+/// shortens it, so it is safe on one log line. Secrets are removed before and after the control
+/// characters, so neither a tab inside a secret nor a line break inserted into one hides it,
+/// and before the cut, so no part of one is left behind.
+fn printable(text: &str, redactor: &Redactor) -> String {
+    let visible: String = redactor
+        .redact(text)
+        .chars()
         .filter(|character| !character.is_control())
+        .collect();
+    redactor
+        .redact(&visible)
+        .chars()
         .take(MAX_DESCRIPTION_CHARS)
         .collect()
 }

@@ -18,7 +18,7 @@ pub use endpoint::{Grant, IssuedToken, TokenEndpoint};
 pub use error::{GrantKind, TokenError};
 
 use self::backoff::Backoff;
-use super::{ActiveCredentials, CredentialStore, ReloadOutcome};
+use super::{ActiveCredentials, CredentialStore, Redactor, ReloadOutcome};
 
 /// Shortest time a token is used before it is renewed, so a tiny `expires_in` cannot make the
 /// proxy ask for tokens in a tight loop.
@@ -33,6 +33,8 @@ pub struct AccessToken {
     generation: u64,
     credentials_generation: u64,
     grant: GrantKind,
+    /// The access and refresh tokens, to remove from texts from Rekaz.
+    secrets: Redactor,
     /// Whether this token replaced one that Rekaz rejected.
     after_rejection: AtomicBool,
 }
@@ -220,6 +222,7 @@ impl TokenManager {
                 let failures = backoff.record_success();
                 *self.lock_last_failure() = None;
                 log_obtained(&token, failures);
+                self.remember_secrets(&token);
                 self.current.store(Some(Arc::clone(&token)));
                 Ok(token)
             }
@@ -247,7 +250,7 @@ impl TokenManager {
             let grant = Grant::RefreshToken(&refresh_token);
             match self
                 .endpoint
-                .request(grant, credentials.tenant_header())
+                .request(grant, credentials.tenant_header(), &credentials.redactor())
                 .await
             {
                 Ok(issued) => {
@@ -300,8 +303,22 @@ impl TokenManager {
             .password_login()
             .ok_or(TokenError::NoPasswordLogin)?;
         self.endpoint
-            .request(Grant::Password(login), credentials.tenant_header())
+            .request(
+                Grant::Password(login),
+                credentials.tenant_header(),
+                &credentials.redactor(),
+            )
             .await
+    }
+
+    /// Makes every set of credentials of the store redact `token` and the token it replaces,
+    /// which requests still in flight may have sent.
+    fn remember_secrets(&self, token: &AccessToken) {
+        let mut known = token.secrets.clone();
+        if let Some(previous) = self.current.load().as_ref() {
+            known.extend(&previous.secrets);
+        }
+        self.store.current().issued_tokens().replace(known);
     }
 
     fn build(
@@ -314,6 +331,11 @@ impl TokenManager {
         let expires_at = requested_at + issued.expires_in;
         let margin = self.refresh_margin.min(issued.expires_in / 2);
         let refresh_at = (expires_at - margin).max(requested_at + MIN_REFRESH_AFTER);
+        let mut secrets = Redactor::new();
+        secrets.add_value(issued.access_token.expose_secret());
+        if let Some(refresh_token) = &issued.refresh_token {
+            secrets.add_value(refresh_token.expose_secret());
+        }
         Arc::new(AccessToken {
             authorization: bearer_header(&issued.access_token),
             refresh_token: issued.refresh_token,
@@ -322,6 +344,7 @@ impl TokenManager {
             generation: self.issued.fetch_add(1, Ordering::AcqRel) + 1,
             credentials_generation: credentials.generation(),
             grant,
+            secrets,
             after_rejection: AtomicBool::new(false),
         })
     }
