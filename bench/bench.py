@@ -245,4 +245,9 @@ def _write_page(record: dict, options, run_dir: Path):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # The `with Processes(...)` block has already stopped every child by now.
+        print("bench.py: interrupted; every process it started is stopped", file=sys.stderr)
+        sys.exit(130)
