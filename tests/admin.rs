@@ -99,3 +99,24 @@ fn empty_admin_listen_turns_it_off() {
         "{ready}"
     );
 }
+
+#[test]
+fn admin_on_proxy_port_is_rejected() {
+    // `check --offline` never connects, so the upstream is a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    let upstream = format!("http://{}", closed.local_addr().expect("bound address"));
+    drop(closed);
+    let mut check = ProcessBuilder::command(&["check", "--offline"])
+        .arg("--upstream")
+        .arg(upstream)
+        .env("REKAZ_PROXY__LISTEN", "127.0.0.1:8080")
+        .env("REKAZ_PROXY__ADMIN__LISTEN", "127.0.0.1:8080")
+        .spawn();
+
+    let status = check.wait_exit(PROCESS_TIMEOUT);
+
+    assert_eq!(status.code(), Some(2));
+    let output = check.logs().join("\n");
+    assert!(output.contains("`admin.listen`"), "{output}");
+    assert!(output.contains("`listen`"), "{output}");
+}

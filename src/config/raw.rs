@@ -63,6 +63,9 @@ pub(crate) struct RawAdmin {
 pub(crate) struct RawLimits {
     pub max_request_body_bytes: usize,
     pub shutdown_grace: String,
+    pub client_header_timeout: String,
+    pub client_idle_timeout: String,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Deserialize)]

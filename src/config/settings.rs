@@ -70,6 +70,13 @@ pub struct Limits {
     pub max_request_body_bytes: usize,
     /// Time given to requests in flight at shutdown.
     pub shutdown_grace: Duration,
+    /// Time a client has to send complete request headers.
+    pub client_header_timeout: Duration,
+    /// Time a keep-alive connection may wait for its next request, and the longest pause
+    /// within a request body.
+    pub client_idle_timeout: Duration,
+    /// Client connections served at once.
+    pub max_connections: usize,
 }
 
 /// How logs are written.
@@ -94,12 +101,13 @@ pub enum LogFormat {
 
 impl Settings {
     pub(crate) fn from_raw(raw: RawConfig, env: &EnvVars) -> Result<Self, ConfigError> {
+        let listen = parse_listen(&raw.listen)?;
         Ok(Settings {
-            listen: parse_listen(&raw.listen)?,
+            listen,
             upstream: parse_upstream(raw.upstream)?,
             credentials: parse_credentials(&raw.credentials, &raw.auth, env)?,
             auth: parse_auth(raw.auth)?,
-            admin: parse_admin(raw.admin)?,
+            admin: parse_admin(raw.admin, listen)?,
             guard: parse_guard(&raw.guard.allowed_hosts, &raw.guard.allowed_origins)?,
             limits: parse_limits(raw.limits)?,
             log: parse_log(raw.log)?,
@@ -117,20 +125,43 @@ fn parse_listen(value: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
-fn parse_admin(raw: RawAdmin) -> Result<AdminSettings, ConfigError> {
+/// Parses `admin.listen`, which must not take the port of `proxy_listen`.
+fn parse_admin(raw: RawAdmin, proxy_listen: SocketAddr) -> Result<AdminSettings, ConfigError> {
     if raw.listen.is_empty() {
         return Ok(AdminSettings { listen: None });
     }
-    let listen = raw.listen.parse().map_err(|_| {
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
         ConfigError::invalid(
             "admin.listen",
             &raw.listen,
             "expected IP:PORT such as 127.0.0.1:9090, or empty to turn the admin listener off",
         )
     })?;
+    if addresses_collide(listen, proxy_listen) {
+        return Err(ConfigError::invalid(
+            "admin.listen",
+            &raw.listen,
+            format!(
+                "`listen` ({proxy_listen}) takes this port already; give admin.listen another \
+                 port, such as {}, or set it empty to turn the admin listener off",
+                SocketAddr::new(listen.ip(), if listen.port() == 9090 { 9091 } else { 9090 })
+            ),
+        ));
+    }
     Ok(AdminSettings {
         listen: Some(listen),
     })
+}
+
+/// Returns whether binding both addresses would fail with "Address already in use": the same
+/// fixed port on the same IP address, or on any address when either is a wildcard such as
+/// 0.0.0.0. Port 0 requests a free port, so it never collides.
+fn addresses_collide(first: SocketAddr, second: SocketAddr) -> bool {
+    first.port() != 0
+        && first.port() == second.port()
+        && (first.ip() == second.ip()
+            || first.ip().is_unspecified()
+            || second.ip().is_unspecified())
 }
 
 fn parse_upstream(raw: RawUpstream) -> Result<UpstreamSettings, ConfigError> {
@@ -254,9 +285,25 @@ fn parse_limits(raw: RawLimits) -> Result<Limits, ConfigError> {
             "must be at least 1 byte",
         ));
     }
+    if raw.max_connections == 0 {
+        return Err(ConfigError::invalid(
+            "limits.max_connections",
+            "0",
+            "must be at least 1 connection",
+        ));
+    }
     Ok(Limits {
         max_request_body_bytes: raw.max_request_body_bytes,
         shutdown_grace: parse_duration("limits.shutdown_grace", &raw.shutdown_grace)?,
+        client_header_timeout: parse_duration(
+            "limits.client_header_timeout",
+            &raw.client_header_timeout,
+        )?,
+        client_idle_timeout: parse_duration(
+            "limits.client_idle_timeout",
+            &raw.client_idle_timeout,
+        )?,
+        max_connections: raw.max_connections,
     })
 }
 

@@ -130,6 +130,14 @@ fn durations_reject_bad_values() {
             "REKAZ_PROXY__LIMITS__SHUTDOWN_GRACE",
             "limits.shutdown_grace",
         ),
+        (
+            "REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT",
+            "limits.client_header_timeout",
+        ),
+        (
+            "REKAZ_PROXY__LIMITS__CLIENT_IDLE_TIMEOUT",
+            "limits.client_idle_timeout",
+        ),
     ];
     for (variable, key) in keys {
         for value in ["soon", "30", "0s"] {
@@ -174,6 +182,63 @@ fn body_limit_rejects_zero() {
         message.contains("`limits.max_request_body_bytes`"),
         "{message}"
     );
+}
+
+#[test]
+fn connection_limits_have_defaults() {
+    let limits = load_env(&[]).expect("the defaults load").limits;
+    assert_eq!(limits.client_header_timeout, Duration::from_secs(10));
+    assert_eq!(limits.client_idle_timeout, Duration::from_secs(60));
+    assert_eq!(limits.max_connections, 1024);
+}
+
+#[test]
+fn max_connections_rejects_zero() {
+    let message = env_error("REKAZ_PROXY__LIMITS__MAX_CONNECTIONS", "0");
+    assert!(message.contains("`limits.max_connections`"), "{message}");
+}
+
+#[test]
+fn admin_listen_rejects_proxy_address() {
+    let cases = [
+        ("127.0.0.1:8080", "127.0.0.1:8080"),
+        ("0.0.0.0:8080", "127.0.0.1:8080"),
+        ("127.0.0.1:8080", "0.0.0.0:8080"),
+        ("[::]:8080", "127.0.0.1:8080"),
+    ];
+    for (listen, admin) in cases {
+        let loaded = load_env(&[
+            ("REKAZ_PROXY__LISTEN", listen),
+            ("REKAZ_PROXY__ADMIN__LISTEN", admin),
+        ]);
+        let message = match loaded {
+            Ok(_) => panic!("listen {listen} with admin.listen {admin} was accepted"),
+            Err(error) => error.to_string(),
+        };
+        assert!(message.contains("`admin.listen`"), "{message}");
+        assert!(message.contains("`listen`"), "{message}");
+        assert!(message.contains(admin), "{message}");
+    }
+}
+
+#[test]
+fn admin_listen_accepts_other_ports() {
+    let cases = [
+        ("127.0.0.1:8080", "127.0.0.1:9090"),
+        ("127.0.0.1:0", "127.0.0.1:0"),
+        ("127.0.0.1:8080", "127.0.0.2:8080"),
+    ];
+    for (listen, admin) in cases {
+        let loaded = load_env(&[
+            ("REKAZ_PROXY__LISTEN", listen),
+            ("REKAZ_PROXY__ADMIN__LISTEN", admin),
+        ]);
+        assert!(
+            loaded.is_ok(),
+            "listen {listen} with admin.listen {admin} was rejected: {:?}",
+            loaded.err()
+        );
+    }
 }
 
 #[test]
