@@ -82,12 +82,20 @@ async fn send(
     retry_rejected(state, response, replay, &grant, exchange).await
 }
 
-/// Rejects `CONNECT`, which would open a tunnel, and `TRACE`, whose response echoes the
-/// request headers and so would hand the injected credentials to the client.
+/// Rejects `CONNECT`, which would open a tunnel, and `TRACE` or IIS's `TRACK`, whose response
+/// echoes the request headers and so would hand the injected credentials to the client.
+///
+/// Methods are case-sensitive in HTTP, but the check ignores case because servers such as
+/// ASP.NET may read `trace` as `TRACE`.
 fn reject_method(method: &Method) -> Result<(), ProxyError> {
-    if method == Method::CONNECT || method == Method::TRACE {
+    const REJECTED: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
+    let name = method.as_str();
+    if REJECTED
+        .iter()
+        .any(|rejected| rejected.eq_ignore_ascii_case(name))
+    {
         return Err(ProxyError::MethodNotAllowed {
-            method: method.to_string(),
+            method: name.to_owned(),
         });
     }
     Ok(())
