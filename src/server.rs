@@ -88,7 +88,7 @@ impl App {
                 settings.upstream.clone(),
                 Arc::clone(&auth),
                 Arc::new(diagnostics),
-                settings.limits.max_request_body_bytes,
+                &settings.limits,
             )
             .with_guard(Guard::new(&settings.guard)),
         );

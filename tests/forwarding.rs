@@ -93,6 +93,29 @@ fn read_until_contains(stream: &mut TcpStream, bytes: &mut Vec<u8>, marker: &[u8
     }
 }
 
+/// Opens a connection that sends `bytes` and then nothing more.
+fn stalled_connection(proxy: &ProxyProcess, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(proxy.address()).expect("connecting to the proxy");
+    stream
+        .set_read_timeout(Some(PROCESS_TIMEOUT))
+        .expect("setting a read timeout");
+    stream
+        .write_all(bytes)
+        .expect("sending the partial request");
+    stream
+}
+
+/// Reads until the proxy closes `stream` and returns what it sent, or panics when the read
+/// times out because the connection stayed open.
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => answer,
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => answer,
+        Err(error) => panic!("the proxy kept the connection open: {error}"),
+    }
+}
+
 // Request line: method, path and query.
 
 #[test]
@@ -939,16 +962,51 @@ fn keep_alive_serves_several_requests() {
 }
 
 #[test]
-fn read_timeout_names_its_seconds() {
-    let response = response_from_silent_upstream("REKAZ_PROXY__UPSTREAM__READ_TIMEOUT");
+fn read_timeout_spares_slow_headers() {
+    // Rekaz sends its response after 2 s: past read_timeout, but within timeout, which alone bounds the
+    // wait for response headers.
+    let upstream = RecordingUpstream::replying(Reply::ok().delay(Duration::from_secs(2)));
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__UPSTREAM__TIMEOUT", "20s")
+        .env("REKAZ_PROXY__UPSTREAM__READ_TIMEOUT", "1s")
+        .start();
 
-    assert_proxy_error(&response, 504, "upstream_timeout");
-    let message = response.json()["error"]["message"].to_string();
-    assert!(message.contains("within 1 s"), "message: {message}");
-    assert!(
-        message.contains("upstream.read_timeout"),
-        "message: {message}"
+    let response = curl(&[&format!("{}/api/public/products", proxy.url())]);
+
+    assert_eq!(response.status, 200, "body: {}", response.text());
+    assert_eq!(response.text(), r#"{"ok":true}"#);
+}
+
+#[test]
+fn read_timeout_cuts_stalled_body() {
+    let gate = Gate::new();
+    let reply = Reply::status(200)
+        .body("first part|second part")
+        .pause_body_after(11, &gate);
+    let upstream = RecordingUpstream::replying(reply);
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__UPSTREAM__READ_TIMEOUT", "1s")
+        .start();
+
+    let output = curl_output(&[&format!("{}/api/public/products", proxy.url())]);
+    let line = wait_access_lines(&proxy, 1).remove(0);
+    gate.open();
+
+    assert!(!output.status.success(), "curl got the whole body");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "first part|");
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert_eq!(
+        log_field(&line, "status").and_then(Value::as_u64),
+        Some(200)
     );
+    assert_eq!(
+        log_field(&line, "body").and_then(Value::as_str),
+        Some("Failed")
+    );
+    let error = log_field(&line, "error")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(error.contains("upstream.read_timeout"), "{line}");
 }
 
 #[test]
@@ -1143,4 +1201,123 @@ fn tenant_query_parameter_never_reaches_upstream() {
     assert_proxy_error(&response, 400, "invalid_path");
     assert!(response.text().contains("__tenant"));
     assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}
+
+// Request bodies the client does not finish.
+
+#[test]
+fn client_dropping_streamed_body_is_its_fault() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let head = format!(
+        "POST /api/public/customers HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         6\r\nfirst \r\n",
+        proxy.address()
+    );
+    let stream = stalled_connection(&proxy, head.as_bytes());
+    upstream.wait_body_in_progress(6, PROCESS_TIMEOUT);
+
+    drop(stream);
+
+    let line = wait_access_lines(&proxy, 1).remove(0);
+    assert_eq!(
+        log_field(&line, "status").and_then(Value::as_u64),
+        Some(400),
+        "{line}"
+    );
+    let error = log_field(&line, "error")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(error.contains("request body from the client"), "{line}");
+    let diagnosis = proxy.wait_for_log(|line| line["cause"].is_string(), PROCESS_TIMEOUT);
+    assert_eq!(diagnosis["cause"], "client_body_failed", "{diagnosis}");
+}
+
+#[test]
+fn stalled_request_body_gets_400() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__CLIENT_IDLE_TIMEOUT", "1s")
+        .start();
+    let head = format!(
+        "POST /api/public/customers HTTP/1.1\r\nHost: {}\r\nContent-Length: 10\r\n\
+         Connection: close\r\n\r\nhalf.",
+        proxy.address()
+    );
+    let mut stream = stalled_connection(&proxy, head.as_bytes());
+
+    let answer = read_until_closed(&mut stream);
+
+    let (response, _) = parse_response(&answer, false);
+    assert_proxy_error(&response, 400, "client_body_failed");
+    let message = response.json()["error"]["message"].to_string();
+    assert!(message.contains("limits.client_idle_timeout"), "{message}");
+    assert_eq!(
+        upstream.connections(),
+        0,
+        "the partial body reached upstream"
+    );
+}
+
+// What the logs may contain.
+
+#[test]
+fn absolute_form_query_value_never_logged() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    for target in [
+        "http://localhost?mobile=0512345678",
+        "http://127.0.0.1?mobile=0512345678",
+        "http://127.0.0.1/api/../x?mobile=0512345678",
+    ] {
+        let response = raw_request(proxy.address(), "GET", target, &[], b"");
+        assert!(
+            !response.text().contains("0512345678"),
+            "{target}: {}",
+            response.text()
+        );
+    }
+
+    wait_access_lines(&proxy, 3);
+    let logs = proxy.logs().join("\n");
+    assert!(
+        !logs.contains("0512345678"),
+        "a query value was logged:\n{logs}"
+    );
+}
+
+#[test]
+fn binary_correlation_id_is_logged_escaped() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let address = proxy.address();
+    let mut request =
+        format!("GET /binary HTTP/1.1\r\nHost: {address}\r\nX-Correlation-Id: caf").into_bytes();
+    request.extend_from_slice(b"\xe9-1\r\nConnection: close\r\n\r\n");
+    raw_http(address, &request);
+    let long_id = "a".repeat(300);
+    let long = [("X-Correlation-Id", long_id.as_str())];
+    raw_request(address, "GET", "/long", &long, b"");
+
+    let lines = wait_access_lines(&proxy, 2);
+    let logged = |path: &str| {
+        let line = lines
+            .iter()
+            .find(|line| log_field(line, "path").and_then(Value::as_str) == Some(path))
+            .unwrap_or_else(|| panic!("no access line for {path}"));
+        log_field(line, "correlation_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    assert_eq!(logged("/binary"), "caf\\xe9-1");
+    let long_logged = logged("/long");
+    assert!(long_logged.starts_with("aaaa"), "{long_logged}");
+    assert!(
+        long_logged.len() <= 131,
+        "{} bytes logged",
+        long_logged.len()
+    );
 }

@@ -29,11 +29,14 @@ pub enum ClientError {
 /// Builds the client: rustls with the built-in Mozilla roots plus `ca_bundle`, no redirects
 /// followed, no automatic decompression, keep-alive pooling, and `HTTPS_PROXY`/`NO_PROXY` from
 /// the environment.
+///
+/// The client has no read timeout: reqwest's would also cut the wait for response headers,
+/// which `upstream.timeout` bounds instead. The response body wrapper enforces
+/// `upstream.read_timeout` between body chunks.
 pub fn build_client(settings: &UpstreamSettings) -> Result<Client, ClientError> {
     let mut builder = Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(settings.connect_timeout)
-        .read_timeout(settings.read_timeout)
         .pool_max_idle_per_host(settings.pool_max_idle)
         .pool_idle_timeout(settings.pool_idle_timeout)
         .tcp_nodelay(true);

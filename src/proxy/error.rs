@@ -9,8 +9,9 @@ use thiserror::Error;
 /// Why the proxy could not deliver Rekaz's answer. Messages never contain a secret.
 #[derive(Debug, Error)]
 pub enum ProxyError {
-    /// The request target is malformed or climbs out with dot segments.
-    #[error("invalid request path {path:?}: {reason}")]
+    /// The request target is malformed or climbs out with dot segments. The message shows the
+    /// path without its query, whose values can be personal data.
+    #[error("invalid request path {:?}: {reason}", without_query(path))]
     InvalidPath {
         /// The path as received.
         path: String,
@@ -19,7 +20,7 @@ pub enum ProxyError {
     },
 
     /// The method is one the proxy never forwards: `CONNECT` would open a tunnel, and `TRACE`
-    /// would echo the injected credentials back to the client.
+    /// or `TRACK` would echo the injected credentials back to the client.
     #[error("the proxy does not forward {method} requests; send the request to a Rekaz path")]
     MethodNotAllowed {
         /// The method as received.
@@ -62,14 +63,13 @@ pub enum ProxyError {
         cause: String,
     },
 
-    /// Rekaz sent no response headers in time.
+    /// Rekaz sent no response headers within `upstream.timeout`.
     #[error(
-        "the Rekaz API did not answer within {seconds} s; if Rekaz is this slow, raise \
-         upstream.timeout (the wait for the response) or upstream.read_timeout (the longest \
-         pause between two reads), whichever is set to {seconds} s"
+        "the Rekaz API sent no response headers within {seconds} s (upstream.timeout); if \
+         Rekaz is this slow, raise upstream.timeout"
     )]
     UpstreamTimeout {
-        /// The timeout that expired, in seconds.
+        /// `upstream.timeout`, in seconds.
         seconds: f64,
     },
 
@@ -106,10 +106,42 @@ impl ProxyError {
     }
 }
 
+/// Returns `path` up to its query, if any.
+fn without_query(path: &str) -> &str {
+    path.split_once('?').map_or(path, |(path, _)| path)
+}
+
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let body = json!({ "error": { "code": code, "message": self.to_string() } });
         (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_path_message_has_no_query_value() {
+        let error = ProxyError::InvalidPath {
+            path: "?mobile=0512345678".to_owned(),
+            reason: "the request target must be a path that starts with /".to_owned(),
+        };
+
+        let message = error.to_string();
+
+        assert!(!message.contains("0512345678"), "{message}");
+        assert!(message.contains("must be a path"), "{message}");
+    }
+
+    #[test]
+    fn timeout_message_names_upstream_timeout_only() {
+        let message = ProxyError::UpstreamTimeout { seconds: 20.0 }.to_string();
+
+        assert!(message.contains("within 20 s"), "{message}");
+        assert!(message.contains("upstream.timeout"), "{message}");
+        assert!(!message.contains("read_timeout"), "{message}");
     }
 }

@@ -1,6 +1,7 @@
 //! One client exchange from request to the end of the response body: what the access log and
 //! the diagnosis need, gathered as the request moves through the proxy.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,11 +13,13 @@ use http::response::Parts as ResponseParts;
 use http::{request, HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
+use super::body_timeout::BoxError;
 use super::error::ProxyError;
 use super::forward::{logged_target, new_correlation_id};
 use super::headers::{StrippedClientCredentials, CORRELATION_ID};
 use super::in_flight::{InFlight, InFlightGuard};
 use super::request_body::RequestBody;
+use super::upstream_error::error_chain;
 use super::ProxyState;
 use crate::credentials::ActiveCredentials;
 use crate::diagnosis::{peer_ip, Diagnostics, ExchangeFacts};
@@ -24,6 +27,27 @@ use crate::metrics::Metrics;
 
 /// Bytes of an error response body kept for diagnosis; the rest streams past unread.
 pub const DIAGNOSIS_PREFIX_BYTES: usize = 16 * 1024;
+
+/// Bytes of a client's correlation id that reach the logs; the rest is cut off.
+const LOGGED_CORRELATION_ID_BYTES: usize = 128;
+
+/// Returns the correlation id as logged: as sent when it is short visible ASCII, else its
+/// first [`LOGGED_CORRELATION_ID_BYTES`] bytes with other bytes escaped as `\xNN`, and `...`
+/// when cut.
+pub(crate) fn loggable_correlation_id(value: &HeaderValue) -> Cow<'_, str> {
+    let bytes = value.as_bytes();
+    if bytes.len() <= LOGGED_CORRELATION_ID_BYTES {
+        if let Ok(text) = value.to_str() {
+            return Cow::Borrowed(text);
+        }
+    }
+    let kept = &bytes[..bytes.len().min(LOGGED_CORRELATION_ID_BYTES)];
+    let mut text = kept.escape_ascii().to_string();
+    if kept.len() < bytes.len() {
+        text.push_str("...");
+    }
+    Cow::Owned(text)
+}
 
 /// An exchange in progress.
 pub struct Exchange {
@@ -118,6 +142,7 @@ impl Exchange {
     /// Logs an exchange the proxy could not complete.
     pub fn fail(self, error: &ProxyError) {
         let (status, _) = error.status_and_code();
+        let correlation_id = loggable_correlation_id(&self.correlation_id);
         tracing::warn!(
             target: "rekaz_proxy::access",
             method = %self.method,
@@ -125,7 +150,7 @@ impl Exchange {
             status = status.as_u16(),
             upstream_ms = self.upstream_latency.map(|latency| latency.as_millis() as u64),
             total_ms = self.started.elapsed().as_millis() as u64,
-            correlation_id = self.correlation_id.to_str().unwrap_or("-"),
+            correlation_id = &*correlation_id,
             replayed = self.replayed,
             error = %error,
             "exchange failed in the proxy"
@@ -134,7 +159,7 @@ impl Exchange {
             .record(&self.method, status, self.upstream_latency);
         let in_flight = self.in_flight.count();
         let empty = HeaderMap::new();
-        let facts = self.facts(status, &empty, &[], Some(error), in_flight);
+        let facts = self.facts(status, &empty, &[], Some(error), &correlation_id, in_flight);
         self.diagnostics.examine(&facts);
     }
 
@@ -160,6 +185,7 @@ impl Exchange {
         headers: &'a HeaderMap,
         body_prefix: &'a [u8],
         proxy_error: Option<&'a ProxyError>,
+        correlation_id: &'a str,
         in_flight: usize,
     ) -> ExchangeFacts<'a> {
         ExchangeFacts {
@@ -176,7 +202,7 @@ impl Exchange {
             user_agent: &self.user_agent,
             peer_ip: self.peer_ip,
             client_user_agent: self.client_user_agent.as_ref(),
-            correlation_id: self.correlation_id.to_str().unwrap_or("-"),
+            correlation_id,
             proxy_error,
             in_flight,
         }
@@ -193,11 +219,23 @@ pub struct PendingExchange {
 }
 
 /// How the response body ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum BodyEnd {
     Complete,
-    Failed,
+    /// Reading from Rekaz failed or stalled; the reason with its sources.
+    Failed(String),
     ClientGone,
+}
+
+impl BodyEnd {
+    /// The value of the access line's `body` field.
+    fn name(&self) -> &'static str {
+        match self {
+            BodyEnd::Complete => "Complete",
+            BodyEnd::Failed(_) => "Failed",
+            BodyEnd::ClientGone => "ClientGone",
+        }
+    }
 }
 
 impl PendingExchange {
@@ -211,25 +249,48 @@ impl PendingExchange {
 
     fn finish(self, end: BodyEnd) {
         let exchange = &self.exchange;
-        tracing::info!(
-            target: "rekaz_proxy::access",
-            method = %exchange.method,
-            path = %exchange.target,
-            status = self.status.as_u16(),
-            upstream_ms = exchange.upstream_latency.map(|latency| latency.as_millis() as u64),
-            total_ms = exchange.started.elapsed().as_millis() as u64,
-            bytes = self.bytes,
-            correlation_id = exchange.correlation_id.to_str().unwrap_or("-"),
-            replayed = exchange.replayed,
-            body = ?end,
-            "exchange"
-        );
+        let correlation_id = loggable_correlation_id(&exchange.correlation_id);
+        let error = match &end {
+            BodyEnd::Failed(reason) => Some(reason.as_str()),
+            BodyEnd::Complete | BodyEnd::ClientGone => None,
+        };
+        macro_rules! access_line {
+            ($level:ident) => {
+                tracing::$level!(
+                    target: "rekaz_proxy::access",
+                    method = %exchange.method,
+                    path = %exchange.target,
+                    status = self.status.as_u16(),
+                    upstream_ms = exchange.upstream_latency.map(|latency| latency.as_millis() as u64),
+                    total_ms = exchange.started.elapsed().as_millis() as u64,
+                    bytes = self.bytes,
+                    correlation_id = &*correlation_id,
+                    replayed = exchange.replayed,
+                    body = end.name(),
+                    error,
+                    "exchange"
+                )
+            };
+        }
+        // A body cut short reached the client incomplete, so its line is a warning.
+        if error.is_some() {
+            access_line!(warn);
+        } else {
+            access_line!(info);
+        }
         exchange
             .metrics
             .record(&exchange.method, self.status, exchange.upstream_latency);
         let prefix = self.prefix.as_deref().unwrap_or_default();
         let in_flight = exchange.in_flight.count();
-        let facts = exchange.facts(self.status, &self.headers, prefix, None, in_flight);
+        let facts = exchange.facts(
+            self.status,
+            &self.headers,
+            prefix,
+            None,
+            &correlation_id,
+            in_flight,
+        );
         exchange.diagnostics.examine(&facts);
     }
 }
@@ -271,10 +332,10 @@ impl<B: Body> ObservedBody<B> {
 
 impl<B> Body for ObservedBody<B>
 where
-    B: Body<Data = Bytes>,
+    B: Body<Data = Bytes, Error = BoxError>,
 {
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
@@ -293,7 +354,7 @@ where
                     finish(this.pending, BodyEnd::Complete);
                 }
             }
-            Some(Err(_)) => finish(this.pending, BodyEnd::Failed),
+            Some(Err(error)) => finish(this.pending, BodyEnd::Failed(error_chain(&**error))),
             None => finish(this.pending, BodyEnd::Complete),
         }
         Poll::Ready(frame)

@@ -1,7 +1,7 @@
 //! The forwarding handler: one client request in, one Rekaz request out, the answer streamed back.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{header, HeaderValue, Method, StatusCode};
 
+use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
 use super::exchange::{Exchange, ObservedBody};
 use super::headers::{prepare_request_headers, prepare_response_headers, CORRELATION_ID, TENANT};
@@ -24,7 +25,7 @@ pub async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> 
     let mut exchange = Exchange::start(&state, &parts);
 
     match send(&state, parts, body, &mut exchange).await {
-        Ok(response) => exchange.respond(response),
+        Ok(response) => exchange.respond(response, state.upstream.read_timeout),
         Err(error) => {
             exchange.fail(&error);
             error.into_response()
@@ -41,7 +42,8 @@ async fn send(
     reject_method(&parts.method)?;
     state.guard.check(&parts)?;
     let url = upstream_url(&state.upstream.url, &parts.uri)?;
-    let body = RequestBody::read(body, state.max_request_body).await?;
+    let body =
+        RequestBody::read(body, state.max_request_body, state.max_request_body_pause).await?;
     exchange.note_request_body(&body);
 
     let grant = state
@@ -122,11 +124,13 @@ pub(super) async fn execute(
 
 impl Exchange {
     /// Turns Rekaz's response into the client's, streaming the body through an observer that
-    /// logs the exchange when the body ends.
-    fn respond(self, response: reqwest::Response) -> Response {
+    /// logs the exchange when the body ends. The body fails when Rekaz pauses longer than
+    /// `max_pause` (`upstream.read_timeout`) within it.
+    fn respond(self, response: reqwest::Response, max_pause: Duration) -> Response {
         let response: http::Response<reqwest::Body> = response.into();
         let (mut parts, body) = response.into_parts();
         prepare_response_headers(&mut parts.headers);
+        let body = IdleTimeout::new(body, max_pause, BodySender::Rekaz);
         let observed = ObservedBody::new(body, self.into_pending(&parts));
         Response::from_parts(parts, Body::new(observed))
     }

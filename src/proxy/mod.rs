@@ -1,5 +1,6 @@
 //! The forwarding proxy: header hygiene, target mapping, the upstream client and the handler.
 
+mod body_timeout;
 mod client;
 mod error;
 mod exchange;
@@ -13,6 +14,7 @@ mod target;
 mod upstream_error;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 
@@ -25,7 +27,7 @@ pub use request_body::HELD_BODY_MAX_BYTES;
 pub use upstream_error::error_chain;
 
 use crate::auth::Authenticator;
-use crate::config::UpstreamSettings;
+use crate::config::{Limits, UpstreamSettings};
 use crate::diagnosis::Diagnostics;
 use crate::metrics::Metrics;
 
@@ -39,16 +41,19 @@ pub struct ProxyState {
     guard: Guard,
     in_flight: InFlight,
     max_request_body: usize,
+    max_request_body_pause: Duration,
 }
 
 impl ProxyState {
     /// Builds the state; `client` should come from [`build_client`] with the same `upstream`.
+    /// Request bodies are bounded by `limits.max_request_body_bytes` in size and by
+    /// `limits.client_idle_timeout` in pauses.
     pub fn new(
         client: reqwest::Client,
         upstream: UpstreamSettings,
         auth: Arc<Authenticator>,
         diagnostics: Arc<Diagnostics>,
-        max_request_body: usize,
+        limits: &Limits,
     ) -> Self {
         ProxyState {
             client,
@@ -58,7 +63,8 @@ impl ProxyState {
             metrics: Arc::new(Metrics::new()),
             guard: Guard::default(),
             in_flight: InFlight::default(),
-            max_request_body,
+            max_request_body: limits.max_request_body_bytes,
+            max_request_body_pause: limits.client_idle_timeout,
         }
     }
 
@@ -83,6 +89,7 @@ impl ProxyState {
     pub fn diagnostics(&self) -> &Diagnostics {
         &self.diagnostics
     }
+
 }
 
 /// Builds the proxy's router: every method and path goes to the forwarding handler.

@@ -8,7 +8,7 @@
 use http::header;
 
 use super::error::ProxyError;
-use super::exchange::Exchange;
+use super::exchange::{loggable_correlation_id, Exchange};
 use super::forward::execute;
 use super::headers::TENANT;
 use super::ProxyState;
@@ -24,7 +24,7 @@ pub(super) async fn retry_rejected(
     exchange: &mut Exchange,
 ) -> Result<reqwest::Response, ProxyError> {
     let correlation = exchange.correlation_header();
-    let correlation_id = correlation.to_str().unwrap_or("-");
+    let correlation_id = &*loggable_correlation_id(&correlation);
 
     match (state.auth.renew_after_rejection(grant).await, replay) {
         (Renewal::Renewed(fresh), Some(mut request)) => {

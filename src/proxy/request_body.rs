@@ -1,11 +1,16 @@
 //! The client's request body: small ones are held so they can be inspected and replayed, large
 //! ones stream straight through.
 
+use std::fmt;
+use std::time::Duration;
+
 use axum::body::Body;
 use bytes::Bytes;
+use futures_util::TryStreamExt;
 use http_body::Body as _;
 use http_body_util::{BodyExt, Limited};
 
+use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
 
 /// Bodies up to this size are read whole before forwarding.
@@ -27,12 +32,14 @@ impl RequestBody {
     ///
     /// A body that declares more than `limit` bytes is rejected before any of it is read. One
     /// without a declared length is cut off at `limit`, which surfaces as
-    /// [`ProxyError::BodyTooLarge`] while it is read or sent.
-    pub async fn read(body: Body, limit: usize) -> Result<Self, ProxyError> {
+    /// [`ProxyError::BodyTooLarge`] while it is read or sent. A client that pauses longer than
+    /// `max_pause` within its body gets [`ProxyError::ClientBody`].
+    pub async fn read(body: Body, limit: usize, max_pause: Duration) -> Result<Self, ProxyError> {
         if body.size_hint().lower() > limit as u64 {
             return Err(ProxyError::BodyTooLarge { limit });
         }
-        let body = Body::new(Limited::new(body, limit));
+        let limited = Limited::new(body, limit);
+        let body = Body::new(IdleTimeout::new(limited, max_pause, BodySender::Client));
         match body.size_hint().exact() {
             Some(0) if body.is_end_stream() => Ok(RequestBody::Empty),
             Some(length) if length <= HELD_BODY_MAX_BYTES => {
@@ -66,19 +73,54 @@ impl RequestBody {
             RequestBody::Empty => None,
             RequestBody::Held(bytes) => Some(reqwest::Body::from(bytes)),
             // The Content-Length header, when sent, is kept, and hyper frames the body by it.
+            // Errors are marked as the client's, so a failed send is not blamed on Rekaz.
             RequestBody::Streaming(body) => {
-                Some(reqwest::Body::wrap_stream(body.into_data_stream()))
+                let stream = TryStreamExt::map_err(body.into_data_stream(), ClientBodyError);
+                Some(reqwest::Body::wrap_stream(stream))
             }
         }
     }
 }
 
-/// Maps a failure reading the client's body: over the limit, or the client went away.
+/// A failure reading a streamed request body from the client, as it travels inside the
+/// upstream client's error.
+#[derive(Debug)]
+pub(crate) struct ClientBodyError(axum::Error);
+
+impl fmt::Display for ClientBodyError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("reading the request body from the client failed")
+    }
+}
+
+impl std::error::Error for ClientBodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Maps a failed send whose cause is the client's streamed body: over the limit, stalled, or
+/// cut off. `None` when the client's body played no part.
+pub(crate) fn client_body_failure(
+    error: &(dyn std::error::Error + 'static),
+    limit: usize,
+) -> Option<ProxyError> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(ClientBodyError(cause)) = error.downcast_ref::<ClientBodyError>() {
+            return Some(body_error(cause, limit));
+        }
+        current = error.source();
+    }
+    None
+}
+
+/// Maps a failure reading the client's body: over the limit, stalled, or the client went away.
 pub(crate) fn body_error(error: &(dyn std::error::Error + 'static), limit: usize) -> ProxyError {
     if is_length_limit(error) {
         return ProxyError::BodyTooLarge { limit };
     }
-    ProxyError::ClientBody(error.to_string())
+    ProxyError::ClientBody(super::upstream_error::error_chain(error))
 }
 
 /// Walks the error's sources looking for the body-limit layer's error.

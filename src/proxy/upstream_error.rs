@@ -1,18 +1,19 @@
 //! Sorts reqwest's send errors into the proxy's error kinds.
 
-use std::error::Error as _;
+use std::error::Error;
 
 use super::error::ProxyError;
-use super::request_body::is_length_limit;
+use super::request_body::client_body_failure;
 use super::ProxyState;
 
-/// Classifies a failed send: over the body limit, timed out, unreachable, or failed mid-way.
+/// Classifies a failed send: the client's streamed body failed, or the connection to Rekaz
+/// could not be made, or the exchange broke after connecting.
 pub fn classify_send_error(error: reqwest::Error, state: &ProxyState) -> ProxyError {
     let error = error.without_url();
-    if is_length_limit(&error) {
-        return ProxyError::BodyTooLarge {
-            limit: state.max_request_body,
-        };
+    // A streamed request body travels inside reqwest, so the client's failures to send it
+    // come back as send errors.
+    if let Some(failure) = client_body_failure(&error, state.max_request_body) {
+        return failure;
     }
     // reqwest 0.12 reports a connect timeout as both a connect and a timeout error.
     if error.is_timeout() && error.is_connect() {
@@ -24,11 +25,11 @@ pub fn classify_send_error(error: reqwest::Error, state: &ProxyState) -> ProxyEr
             ),
         };
     }
-    // Any other timeout from reqwest is its read timeout, which also bounds the wait for
-    // response headers. The handler enforces `upstream.timeout` around the whole send.
+    // The client sets no other reqwest timeout, and the handler bounds the wait for the
+    // response headers with `upstream.timeout`; this arm keeps any other timeout named.
     if error.is_timeout() {
         return ProxyError::UpstreamTimeout {
-            seconds: state.upstream.read_timeout.as_secs_f64(),
+            seconds: state.upstream.timeout.as_secs_f64(),
         };
     }
     if error.is_connect() {
@@ -40,13 +41,19 @@ pub fn classify_send_error(error: reqwest::Error, state: &ProxyState) -> ProxyEr
     ProxyError::UpstreamFailed(error_chain(&error))
 }
 
-/// Joins an error and its sources, for a message a person can act on.
-pub fn error_chain(error: &reqwest::Error) -> String {
+/// Joins an error and its sources, for a message a person can act on. A source whose message
+/// repeats the previous one, as wrappers that display their inner error do, is left out.
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
     let mut message = error.to_string();
+    let mut previous = message.clone();
     let mut source = error.source();
     while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
+        let text = cause.to_string();
+        if text != previous {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        previous = text;
         source = cause.source();
     }
     message
