@@ -18,14 +18,15 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Builds the admin router: `GET /healthz`, `GET /readyz` and `GET /metrics`.
 pub fn router(auth: Arc<Authenticator>, proxy: Arc<ProxyState>) -> Router {
-    let metrics = Router::new()
+    let state = (Arc::clone(&auth), proxy);
+    let probes = Router::new()
         .route("/metrics", get(render_metrics))
-        .with_state((Arc::clone(&auth), proxy));
+        .route("/readyz", get(report_readiness))
+        .with_state(state);
     Router::new()
         .route("/healthz", get(report_health))
-        .route("/readyz", get(report_readiness))
         .with_state(auth)
-        .merge(metrics)
+        .merge(probes)
 }
 
 /// Renders the exchange counters, the latency histogram and the gauges. Labels carry methods,
@@ -54,8 +55,17 @@ async fn report_health() -> Json<Value> {
 }
 
 /// Responds 200 when credentials are usable, else 503 with the reason, which names sources and
-/// settings but never a value.
-async fn report_readiness(State(auth): State<Arc<Authenticator>>) -> (StatusCode, Json<Value>) {
+/// settings but never a value. Once shutdown has begun it responds 503 `shutting_down`, so an
+/// orchestrator stops routing to the proxy while requests in flight finish.
+async fn report_readiness(
+    State((auth, proxy)): State<(Arc<Authenticator>, Arc<ProxyState>)>,
+) -> (StatusCode, Json<Value>) {
+    if proxy.is_shutting_down() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "shutting_down" })),
+        );
+    }
     match auth.readiness() {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(reason) => (

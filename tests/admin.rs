@@ -3,7 +3,8 @@
 mod common;
 
 use common::{
-    curl, log_field, ProcessBuilder, ProxyProcess, SandboxProcess, PROCESS_TIMEOUT, WRONG_SECRET,
+    curl, log_field, Gate, ProcessBuilder, ProxyProcess, RecordingUpstream, Reply, SandboxProcess,
+    PROCESS_TIMEOUT, WRONG_SECRET,
 };
 use serde_json::Value;
 
@@ -98,6 +99,30 @@ fn empty_admin_listen_turns_it_off() {
         log_field(&ready, "admin").is_none_or(Value::is_null),
         "{ready}"
     );
+}
+
+#[test]
+fn readiness_fails_during_shutdown_grace() {
+    let gate = Gate::new();
+    let upstream = RecordingUpstream::replying(Reply::ok().hold_until(&gate));
+    let mut proxy = ProxyProcess::start(&upstream.url());
+    let admin = admin_url(&proxy);
+    let url = format!("{}/api/public/products", proxy.url());
+    let client = std::thread::spawn(move || curl(&[&url]));
+    upstream.wait_requests(1, PROCESS_TIMEOUT);
+
+    proxy.signal("TERM");
+    proxy.wait_for_message(
+        "shutting down; finishing requests in flight",
+        PROCESS_TIMEOUT,
+    );
+    let readiness = curl(&[&format!("{admin}/readyz")]);
+    gate.open();
+
+    assert_eq!(readiness.status, 503);
+    assert_eq!(readiness.json()["status"], "shutting_down");
+    assert_eq!(client.join().expect("the client thread").status, 200);
+    assert_eq!(proxy.wait_exit(PROCESS_TIMEOUT).code(), Some(0));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `rekaz-proxy run`: serve until SIGTERM or Ctrl-C.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::cli::GlobalOptions;
 use crate::env::EnvVars;
@@ -51,8 +52,15 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
         );
     }
 
+    // Readiness fails from the signal on, so an orchestrator stops sending new requests while
+    // the ones in flight finish.
+    let state = Arc::clone(&app.state);
+    let shutdown = async move {
+        shutdown_signal().await;
+        state.begin_shutdown();
+    };
     let grace = app.settings.limits.shutdown_grace;
-    let served = serve(listener, app.router(), shutdown_signal(), grace).await;
+    let served = serve(listener, app.router(), shutdown, grace).await;
     if let Some(admin_server) = admin_server {
         admin_server.abort();
     }

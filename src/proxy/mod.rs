@@ -13,6 +13,7 @@ mod request_body;
 mod target;
 mod upstream_error;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,7 @@ pub struct ProxyState {
     in_flight: InFlight,
     max_request_body: usize,
     max_request_body_pause: Duration,
+    shutting_down: AtomicBool,
 }
 
 impl ProxyState {
@@ -65,6 +67,7 @@ impl ProxyState {
             in_flight: InFlight::default(),
             max_request_body: limits.max_request_body_bytes,
             max_request_body_pause: limits.client_idle_timeout,
+            shutting_down: AtomicBool::new(false),
         }
     }
 
@@ -90,6 +93,16 @@ impl ProxyState {
         &self.diagnostics
     }
 
+    /// Records that the server stopped taking new work, so readiness probes fail while the
+    /// requests in flight finish.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`ProxyState::begin_shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
 }
 
 /// Builds the proxy's router: every method and path goes to the forwarding handler.
