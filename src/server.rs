@@ -1,17 +1,28 @@
 //! Builds the proxy from settings and serves it with graceful shutdown.
 
+mod accept;
+mod connection;
+pub mod descriptors;
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
+use hyper_util::rt::TokioExecutor;
+use hyper_util::server::conn::auto;
 use thiserror::Error;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use self::accept::{Accepted, Acceptor};
+use self::connection::{serve_connection, ClientTimeouts};
 
 use crate::auth::Authenticator;
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, Limits, Settings};
 use crate::credentials::rotation::Rotation;
 use crate::credentials::token::TokenEndpoint;
 use crate::credentials::{AuthMode, CredentialError, CredentialStore};
@@ -180,48 +191,74 @@ impl App {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight finish
-/// for at most `grace` before returning.
+/// for at most `limits.shutdown_grace` before returning.
+///
+/// Connections are HTTP/1.1 or cleartext HTTP/2. At most `limits.max_connections` are served at
+/// once, fewer when the open-file limit is lower (see [`descriptors::connection_capacity`]).
+/// A connection closes when its request headers take longer than
+/// `limits.client_header_timeout` or it idles between requests longer than
+/// `limits.client_idle_timeout`. At shutdown, connections without a request in progress close
+/// at once.
+///
+/// Handlers find the client's address as a `ConnectInfo<SocketAddr>` extension, which lets a
+/// diagnosis name the client. They must not rely on it, since `check` calls the router
+/// directly.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> io::Result<()> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
+    limits: Limits,
+) {
+    let capacity = descriptors::connection_capacity(limits.max_connections);
+    let timeouts = ClientTimeouts {
+        header: limits.client_header_timeout,
+        idle: limits.client_idle_timeout,
     };
-    // The peer address lets a diagnosis name the client; handlers must not rely on it, since
-    // `check` calls the router directly.
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
-    let server = tokio::spawn(async move { server.await });
+    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    let (draining, draining_receiver) = watch::channel(false);
+    let mut acceptor = Acceptor::new(listener, capacity);
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
 
-    let mut server = server;
-    tokio::select! {
-        result = &mut server => return flatten(result),
-        _ = stopping_rx => {}
+    loop {
+        let accepted = tokio::select! {
+            accepted = acceptor.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let builder = Arc::clone(&builder);
+        let router = router.clone();
+        let draining = draining_receiver.clone();
+        connections.spawn(async move {
+            let Accepted { stream, peer, slot } = accepted;
+            serve_connection(&builder, stream, peer, router, timeouts, draining).await;
+            drop(slot);
+        });
+        // Finished connections leave their entry until collected.
+        while connections.try_join_next().is_some() {}
     }
+
+    // Stop accepting, so new clients are refused while the others finish.
+    drop(acceptor);
+    while connections.try_join_next().is_some() {}
+    let grace = limits.shutdown_grace;
     tracing::info!(
         grace_seconds = grace.as_secs_f64(),
+        connections = connections.len(),
         "shutting down; finishing requests in flight"
     );
-    match tokio::time::timeout(grace, &mut server).await {
-        Ok(result) => flatten(result),
-        Err(_) => {
-            tracing::warn!(
-                grace_seconds = grace.as_secs_f64(),
-                "requests still in flight after the grace period; closing them"
-            );
-            server.abort();
-            Ok(())
-        }
+    let _ = draining.send(true);
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_seconds = grace.as_secs_f64(),
+            connections = connections.len(),
+            "requests still in flight after the grace period; closing their connections"
+        );
+        connections.shutdown().await;
     }
-}
-
-fn flatten(result: Result<io::Result<()>, tokio::task::JoinError>) -> io::Result<()> {
-    result.map_err(io::Error::other)?
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -1203,6 +1203,266 @@ fn tenant_query_parameter_never_reaches_upstream() {
     assert_eq!(upstream.connections(), 0, "a request reached upstream");
 }
 
+// Client connections: timeouts, limits and shutdown.
+
+/// Returns the number of connections waiting in the accept queue of the loopback listener on
+/// `port`, from the `rx_queue` column of `/proc/net/tcp`, which for a listening socket is its
+/// accept backlog.
+fn accept_queue_length(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("reading /proc/net/tcp");
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        // Columns: slot, local address, remote address, state (0A is LISTEN), queues.
+        if columns.get(1) != Some(&local.as_str()) || columns.get(3) != Some(&"0A") {
+            return None;
+        }
+        let (_, received) = columns.get(4)?.split_once(':')?;
+        u64::from_str_radix(received, 16).ok()
+    })
+}
+
+/// Waits until the proxy has accepted every connection made to `port`.
+fn wait_accepted(port: u16) {
+    let deadline = Instant::now() + PROCESS_TIMEOUT;
+    while accept_queue_length(port) != Some(0) {
+        assert!(
+            Instant::now() < deadline,
+            "connections still wait to be accepted"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn stalled_request_headers_are_closed() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT", "1s")
+        .start();
+
+    let mut silent = stalled_connection(&proxy, b"");
+    let mut partial = stalled_connection(&proxy, b"GET /api/public/branches HTTP/1.1\r\nHost: ");
+
+    assert_eq!(read_until_closed(&mut silent), b"");
+    assert_eq!(read_until_closed(&mut partial), b"");
+    let closed = proxy.wait_for_logs(
+        |line| {
+            log_message(line)
+                .is_some_and(|message| message.contains("sent no complete request headers within"))
+        },
+        2,
+        PROCESS_TIMEOUT,
+    );
+    assert_eq!(closed[0]["level"], "INFO");
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}
+
+#[test]
+fn idle_keep_alive_is_closed() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT", "60s")
+        .env("REKAZ_PROXY__LIMITS__CLIENT_IDLE_TIMEOUT", "1s")
+        .start();
+    let request = format!("GET /one HTTP/1.1\r\nHost: {}\r\n\r\n", proxy.address());
+    let mut stream = stalled_connection(&proxy, request.as_bytes());
+
+    let answer = read_until_closed(&mut stream);
+
+    let (response, rest) = parse_response(&answer, false);
+    assert_eq!(response.status, 200);
+    assert!(rest.is_empty(), "bytes after the response");
+}
+
+#[test]
+fn sigterm_closes_half_sent_request() {
+    let upstream = RecordingUpstream::ok();
+    let mut proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__SHUTDOWN_GRACE", "60s")
+        .env("REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT", "60s")
+        .start();
+    let mut partial = stalled_connection(&proxy, b"GET /api/public/branches HTTP/1.1\r\n");
+    wait_accepted(proxy.address().port());
+
+    proxy.signal("TERM");
+
+    // Neither the 60 s header timeout nor the 60 s grace may hold the exit.
+    let status = proxy.wait_exit(PROCESS_TIMEOUT);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(read_until_closed(&mut partial), b"");
+    assert!(
+        !proxy.logs_contain("still in flight after the grace period"),
+        "a request was reported in flight"
+    );
+}
+
+#[test]
+fn connection_limit_queues_new_clients() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__MAX_CONNECTIONS", "2")
+        .env("REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT", "60s")
+        .start();
+    let first = stalled_connection(&proxy, b"GET / HTTP/1.1\r\n");
+    let _second = stalled_connection(&proxy, b"GET / HTTP/1.1\r\n");
+    let warning = proxy.wait_for_log(
+        |line| {
+            log_message(line)
+                .is_some_and(|message| message.contains("reached limits.max_connections"))
+        },
+        PROCESS_TIMEOUT,
+    );
+
+    let url = format!("{}/api/public/branches", proxy.url());
+    let client = std::thread::spawn(move || curl(&[&url]));
+    // The third connection waits in the kernel's queue, not accepted by the proxy.
+    let port = proxy.address().port();
+    let deadline = Instant::now() + PROCESS_TIMEOUT;
+    while accept_queue_length(port) != Some(1) {
+        assert!(
+            Instant::now() < deadline,
+            "the third connection never waited in the accept queue"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        upstream.connections(),
+        0,
+        "the queued request reached upstream"
+    );
+    drop(first);
+    let response = client.join().expect("the client thread");
+
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(
+        log_field(&warning, "max_connections").and_then(Value::as_u64),
+        Some(2)
+    );
+    assert_eq!(response.status, 200);
+}
+
+#[test]
+fn accept_failure_warns_once_and_recovers() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT", "60s")
+        .start();
+    let pid = proxy.pid().to_string();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("listing the proxy's descriptors")
+        .count();
+    let set_limit = |limit: usize| {
+        let status = std::process::Command::new("prlimit")
+            .args(["--pid", &pid, &format!("--nofile={limit}:")])
+            .status()
+            .expect("running prlimit");
+        assert!(status.success(), "prlimit --nofile={limit} failed");
+    };
+
+    // Room for two more descriptors, then "Too many open files" for the rest. Only the soft
+    // limit changes, which needs no privilege.
+    set_limit(open + 2);
+    let stalled: Vec<TcpStream> = (0..6).map(|_| stalled_connection(&proxy, b"")).collect();
+    let warning = proxy.wait_for_log(
+        |line| {
+            log_message(line)
+                .is_some_and(|message| message.starts_with("accepting a client connection failed"))
+        },
+        PROCESS_TIMEOUT,
+    );
+    set_limit(open + 64);
+    proxy.wait_for_message("accepting client connections works again", PROCESS_TIMEOUT);
+    drop(stalled);
+    let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    assert_eq!(warning["level"], "WARN");
+    let error = log_field(&warning, "error")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(error.contains("Too many open files"), "{warning}");
+    let warnings = proxy
+        .json_logs()
+        .into_iter()
+        .filter(|line| {
+            log_message(line)
+                .is_some_and(|message| message.starts_with("accepting a client connection failed"))
+        })
+        .count();
+    assert_eq!(warnings, 1, "one warning per streak of failures");
+    assert_eq!(response.status, 200);
+}
+
+#[test]
+fn open_file_limit_keeps_admin_answering() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LIMITS__CLIENT_HEADER_TIMEOUT", "60s")
+        .open_file_limit(128)
+        .start();
+    let ready = proxy.wait_for_message("rekaz-proxy listening", PROCESS_TIMEOUT);
+    let admin = log_field(&ready, "admin")
+        .and_then(Value::as_str)
+        .expect("the ready line names the admin address")
+        .to_owned();
+
+    // More stalled connections than descriptors: without a cap they would use them all up.
+    let _stalled: Vec<TcpStream> = (0..140).map(|_| stalled_connection(&proxy, b"")).collect();
+    let readiness = curl(&[&format!("http://{admin}/readyz")]);
+    let lowered = proxy.wait_for_log(
+        |line| log_field(line, "open_file_limit").is_some(),
+        PROCESS_TIMEOUT,
+    );
+
+    assert_eq!(lowered["level"], "WARN");
+    assert_eq!(
+        log_field(&lowered, "serving").and_then(Value::as_u64),
+        Some(32)
+    );
+    assert_eq!(readiness.status, 200);
+}
+
+#[test]
+fn http2_prior_knowledge_is_served() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let output = curl_output(&[
+        "--http2-prior-knowledge",
+        "--output",
+        "/dev/null",
+        "--write-out",
+        "%{http_version} %{http_code}",
+        &format!("{}/api/public/branches", proxy.url()),
+    ]);
+
+    assert!(output.status.success(), "curl failed: {output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "2 200");
+    assert_eq!(upstream.single_request().target, "/api/public/branches");
+}
+
+#[test]
+fn peer_address_reaches_diagnosis() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+
+    let response = curl(&[
+        "-H",
+        "Authorization: Bearer client-token",
+        &format!("{}/api/public/branches", proxy.url()),
+    ]);
+
+    assert_eq!(response.status, 200);
+    let stripped = proxy.wait_for_log(
+        |line| line.to_string().contains("with User-Agent"),
+        PROCESS_TIMEOUT,
+    );
+    assert!(
+        stripped.to_string().contains("127.0.0.1 with User-Agent"),
+        "{stripped}"
+    );
+}
+
 // Request bodies the client does not finish.
 
 #[test]

@@ -387,7 +387,7 @@ async fn start_proxy(
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let grace = app.settings.limits.shutdown_grace;
-    tokio::spawn(serve(listener, app.router(), shutdown, grace));
+    let limits = app.settings.limits.clone();
+    tokio::spawn(serve(listener, app.router(), shutdown, limits));
     Ok((address, Running(Some(stop))))
 }

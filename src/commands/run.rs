@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::cli::GlobalOptions;
 use crate::env::EnvVars;
+use crate::server::descriptors::raise_open_file_limit;
 use crate::server::{serve, shutdown_signal, App};
 
 /// Serves the proxy; exits 0 after a clean shutdown, 1 when it cannot start.
@@ -14,6 +15,7 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
         Err(code) => return code,
     };
     crate::logging::init(&settings.log);
+    raise_open_file_limit();
 
     let app = match App::build(settings, env).await {
         Ok(app) => app,
@@ -59,19 +61,11 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
         shutdown_signal().await;
         state.begin_shutdown();
     };
-    let grace = app.settings.limits.shutdown_grace;
-    let served = serve(listener, app.router(), shutdown, grace).await;
+    let limits = app.settings.limits.clone();
+    serve(listener, app.router(), shutdown, limits).await;
     if let Some(admin_server) = admin_server {
         admin_server.abort();
     }
-    match served {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
 }

@@ -61,6 +61,7 @@ pub struct ProcessBuilder {
     args: Vec<String>,
     env: BTreeMap<String, String>,
     ready_message: Option<&'static str>,
+    open_file_limit: Option<u64>,
 }
 
 impl ProcessBuilder {
@@ -103,6 +104,7 @@ impl ProcessBuilder {
             args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             env,
             ready_message: None,
+            open_file_limit: None,
         }
     }
 
@@ -124,9 +126,24 @@ impl ProcessBuilder {
         self
     }
 
+    /// Runs the process with this soft and hard open-file limit (`ulimit -n`), set by
+    /// util-linux's `prlimit`, which then runs the binary in its place.
+    pub fn open_file_limit(mut self, limit: u64) -> Self {
+        self.open_file_limit = Some(limit);
+        self
+    }
+
     /// Starts the process without waiting for anything.
     pub fn spawn(self) -> ProxyProcess {
-        let mut child = Command::new(BINARY)
+        let mut command = match self.open_file_limit {
+            Some(limit) => {
+                let mut command = Command::new("prlimit");
+                command.arg(format!("--nofile={limit}:{limit}")).arg(BINARY);
+                command
+            }
+            None => Command::new(BINARY),
+        };
+        let mut child = command
             .args(&self.args)
             .env_clear()
             .envs(&self.env)
