@@ -1364,13 +1364,11 @@ fn accept_failure_warns_once_and_recovers() {
     // limit changes, which needs no privilege.
     set_limit(open + 2);
     let stalled: Vec<TcpStream> = (0..6).map(|_| stalled_connection(&proxy, b"")).collect();
-    let warning = proxy.wait_for_log(
-        |line| {
-            log_message(line)
-                .is_some_and(|message| message.starts_with("accepting a client connection failed"))
-        },
-        PROCESS_TIMEOUT,
-    );
+    let is_accept_warning = |line: &Value| {
+        log_message(line)
+            .is_some_and(|message| message.starts_with("accepting a client connection failed"))
+    };
+    let warning = proxy.wait_for_log(is_accept_warning, PROCESS_TIMEOUT);
     set_limit(open + 64);
     proxy.wait_for_message("accepting client connections works again", PROCESS_TIMEOUT);
     drop(stalled);
@@ -1384,10 +1382,7 @@ fn accept_failure_warns_once_and_recovers() {
     let warnings = proxy
         .json_logs()
         .into_iter()
-        .filter(|line| {
-            log_message(line)
-                .is_some_and(|message| message.starts_with("accepting a client connection failed"))
-        })
+        .filter(is_accept_warning)
         .count();
     assert_eq!(warnings, 1, "one warning per streak of failures");
     assert_eq!(response.status, 200);
