@@ -15,11 +15,10 @@ use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use self::accept::{Accepted, Acceptor};
-use self::connection::{serve_connection, ClientTimeouts};
+use self::connection::{serve_connection, ClientTimeouts, DrainSwitch};
 
 use crate::auth::Authenticator;
 use crate::config::{ConfigError, Limits, Settings};
@@ -215,7 +214,7 @@ pub async fn serve(
         idle: limits.client_idle_timeout,
     };
     let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
-    let (draining, draining_receiver) = watch::channel(false);
+    let (drain, draining) = DrainSwitch::new();
     let mut acceptor = Acceptor::new(listener, capacity);
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
@@ -227,7 +226,7 @@ pub async fn serve(
         };
         let builder = Arc::clone(&builder);
         let router = router.clone();
-        let draining = draining_receiver.clone();
+        let draining = draining.clone();
         connections.spawn(async move {
             let Accepted { stream, peer, slot } = accepted;
             serve_connection(&builder, stream, peer, router, timeouts, draining).await;
@@ -246,7 +245,7 @@ pub async fn serve(
         connections = connections.len(),
         "shutting down; finishing requests in flight"
     );
-    let _ = draining.send(true);
+    drain.start();
     let drained = tokio::time::timeout(grace, async {
         while connections.join_next().await.is_some() {}
     })

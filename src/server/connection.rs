@@ -45,6 +45,40 @@ pub struct ClientTimeouts {
     pub idle: Duration,
 }
 
+/// Starts the drain of every connection at shutdown.
+pub struct DrainSwitch {
+    started: Arc<AtomicBool>,
+    wake: watch::Sender<()>,
+}
+
+/// The drain signal as each connection sees it: a flag read on every poll without a lock,
+/// and a channel that wakes the connection's task once when the drain starts.
+#[derive(Clone)]
+pub struct Draining {
+    started: Arc<AtomicBool>,
+    wake: watch::Receiver<()>,
+}
+
+impl DrainSwitch {
+    /// Returns the switch and the signal to hand each connection.
+    pub fn new() -> (DrainSwitch, Draining) {
+        let started = Arc::new(AtomicBool::new(false));
+        let (wake, receiver) = watch::channel(());
+        let draining = Draining {
+            started: Arc::clone(&started),
+            wake: receiver,
+        };
+        (DrainSwitch { started, wake }, draining)
+    }
+
+    /// Starts the drain: idle HTTP/1 connections close, the others finish what they serve.
+    pub fn start(&self) {
+        self.started.store(true, Ordering::Release);
+        // No receiver left means no connection left to wake.
+        let _ = self.wake.send(());
+    }
+}
+
 /// State shared by the connection's reader, its requests and its driver.
 #[derive(Debug, Default)]
 struct Activity {
@@ -63,15 +97,15 @@ impl Activity {
 }
 
 /// Serves one accepted connection with `builder` until it ends, times out, or shutdown closes
-/// it. `draining` turns true when the server stops: idle HTTP/1 connections then close at once,
-/// and the others finish the requests they have and close.
+/// it. Once `draining` starts, an idle HTTP/1 connection closes at once, and the others finish
+/// the requests they have and close.
 pub async fn serve_connection(
     builder: &auto::Builder<TokioExecutor>,
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     timeouts: ClientTimeouts,
-    draining: watch::Receiver<bool>,
+    draining: Draining,
 ) {
     let activity = Arc::new(Activity::default());
     let io = TokioIo::new(ClientStream {
@@ -138,22 +172,29 @@ async fn drive(
     connection: Connection<'_>,
     activity: &Activity,
     timeouts: ClientTimeouts,
-    mut draining: watch::Receiver<bool>,
+    draining: Draining,
 ) -> ConnectionEnd {
     let mut connection = pin!(connection);
     let mut deadline = pin!(tokio::time::sleep(timeouts.header));
     let mut phase = Phase::Headers;
-    // An error means the server is gone, which also ends the connection.
-    let mut stop = pin!(async move {
-        let _ = draining.wait_for(|draining| *draining).await;
+    let Draining { started, mut wake } = draining;
+    // Polled once to register the task's waker, then again only after the flag is set, so a
+    // busy connection takes no lock on each wake-up. An error means the server is gone.
+    let mut woken_at_drain = pin!(async move {
+        let _ = wake.changed().await;
     });
+    let mut wake_registered = false;
     let mut stopping = false;
 
     poll_fn(|context| {
         if let Poll::Ready(result) = connection.as_mut().poll(context) {
             return Poll::Ready(ConnectionEnd::Closed(result));
         }
-        if !stopping && stop.as_mut().poll(context).is_ready() {
+        if !stopping && (!wake_registered || started.load(Ordering::Acquire)) {
+            wake_registered = true;
+            let _ = woken_at_drain.as_mut().poll(context);
+        }
+        if !stopping && started.load(Ordering::Acquire) {
             stopping = true;
             let http2 = activity.http2.load(Ordering::Relaxed);
             if !http2 && !activity.is_busy() {
