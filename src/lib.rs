@@ -15,6 +15,7 @@ pub mod diagnosis;
 pub mod env;
 pub mod hardening;
 pub mod logging;
+pub mod media_type;
 pub mod metrics;
 pub mod proxy;
 pub mod sandbox;

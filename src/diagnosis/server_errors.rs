@@ -112,24 +112,10 @@ fn is_write(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH)
 }
 
-/// Accepts the media types ASP.NET Core's JSON input formatter reads: `application/json`,
-/// `text/json` and `application/*+json`.
 fn is_json_content_type(facts: &ExchangeFacts<'_>) -> bool {
-    let Some(value) = facts
+    facts
         .request_content_type
-        .and_then(|value| value.to_str().ok())
-    else {
-        return false;
-    };
-    let media_type = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    media_type == "application/json"
-        || media_type == "text/json"
-        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+        .is_some_and(crate::media_type::is_json)
 }
 
 /// Diagnoses a 429.

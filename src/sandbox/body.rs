@@ -36,20 +36,7 @@ pub(crate) fn parse_json_object(
 /// Returns true for `application/json`, `text/json` and `application/*+json`, with or without
 /// parameters, which are the media types ASP.NET Core's JSON input formatter reads.
 fn has_json_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
+    headers
         .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-    else {
-        return false;
-    };
-    let media_type = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-
-    media_type == "application/json"
-        || media_type == "text/json"
-        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+        .is_some_and(crate::media_type::is_json)
 }
