@@ -1412,7 +1412,7 @@ fn open_file_limit_keeps_admin_answering() {
     assert_eq!(lowered["level"], "WARN");
     assert_eq!(
         log_field(&lowered, "serving").and_then(Value::as_u64),
-        Some(32)
+        Some(64)
     );
     assert_eq!(readiness.status, 200);
 }
