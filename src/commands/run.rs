@@ -1,12 +1,16 @@
 //! `rekaz-proxy run`: serve until SIGTERM or Ctrl-C.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::cli::GlobalOptions;
 use crate::env::EnvVars;
 use crate::server::descriptors::raise_open_file_limit;
-use crate::server::{serve, shutdown_signal, App};
+use crate::server::{serve, shutdown_signal, App, StartError};
 
 /// Serves the proxy; exits 0 after a clean shutdown, 1 when it cannot start.
 pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
@@ -17,42 +21,21 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
     crate::logging::init(&settings.log);
     raise_open_file_limit();
 
-    let app = match App::build(settings, env).await {
-        Ok(app) => app,
+    let (app, listener, admin) = match start(settings, env).await {
+        Ok(started) => started,
         Err(error) => {
             tracing::error!(%error, "cannot start");
             return ExitCode::FAILURE;
         }
     };
-    let listeners = match (app.bind().await, app.bind_admin().await) {
-        (Ok(listener), Ok(admin)) => (listener, admin),
-        (Err(error), _) | (_, Err(error)) => {
-            tracing::error!(%error, "cannot start");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (listener, admin) = listeners;
     let address = listener.local_addr().unwrap_or(app.settings.listen);
     let admin_address = admin.as_ref().and_then(|admin| admin.local_addr().ok());
 
     // Started before the ready line, so a SIGHUP sent once it is printed is handled.
     let _background = app.start_background();
-    let admin_server = admin.map(|admin| {
-        let router = app.admin_router();
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(admin, router).await {
-                tracing::error!(%error, "admin listener failed; health probes get no response");
-            }
-        })
-    });
+    let admin_server = admin.map(|admin| spawn_admin(&app, admin));
     app.log_start(address, admin_address);
-    if !address.ip().is_loopback() {
-        tracing::warn!(
-            listen = %address,
-            "listening beyond loopback: anything that can reach this address can call Rekaz \
-             with the configured key; restrict who can reach it, or keep listen on 127.0.0.1"
-        );
-    }
+    warn_beyond_loopback(address);
 
     // Readiness fails from the signal on, so an orchestrator stops sending new requests while
     // the ones in flight finish.
@@ -68,4 +51,34 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// Builds the proxy and binds both listeners; the admin one is `None` when turned off.
+async fn start(
+    settings: crate::config::Settings,
+    env: EnvVars,
+) -> Result<(App, TcpListener, Option<TcpListener>), StartError> {
+    let app = App::build(settings, env).await?;
+    let listener = app.bind().await?;
+    let admin = app.bind_admin().await?;
+    Ok((app, listener, admin))
+}
+
+fn spawn_admin(app: &App, admin: TcpListener) -> JoinHandle<()> {
+    let router = app.admin_router();
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(admin, router).await {
+            tracing::error!(%error, "admin listener failed; health probes get no response");
+        }
+    })
+}
+
+fn warn_beyond_loopback(address: SocketAddr) {
+    if !address.ip().is_loopback() {
+        tracing::warn!(
+            listen = %address,
+            "listening beyond loopback: anything that can reach this address can call Rekaz \
+             with the configured key; restrict who can reach it, or keep listen on 127.0.0.1"
+        );
+    }
 }
