@@ -18,7 +18,7 @@ pub enum CredentialError {
         name: String,
     },
 
-    /// The source exists but holds nothing.
+    /// The source exists but contains nothing.
     #[error("{source_name} is empty; store the value there")]
     Empty {
         /// The source, as `env:NAME`, `file:/path` or `command:...`.

@@ -101,7 +101,7 @@ impl Exchange {
         }
     }
 
-    /// The correlation id to send upstream: the client's, or a new one.
+    /// Returns the correlation id to send upstream: the client's, or a new one.
     pub fn correlation_header(&self) -> HeaderValue {
         self.correlation_id.clone()
     }
