@@ -69,7 +69,7 @@ pub struct CheckOptions {
 /// Options of `sandbox`. Credentials come from the same sources as the proxy's.
 #[derive(Debug, Args)]
 pub struct SandboxOptions {
-    /// Delay before every answer, such as 800ms, to imitate Rekaz's latency.
+    /// Delay before every response, such as 800ms, to imitate Rekaz's latency.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
     pub latency: Duration,
 
@@ -88,7 +88,7 @@ pub struct SandboxOptions {
 }
 
 impl GlobalOptions {
-    /// The flags given, as configuration overrides.
+    /// Returns the flags given, as configuration overrides.
     pub fn overrides(&self) -> Overrides {
         let flags = [
             ("listen", &self.listen),

@@ -61,7 +61,7 @@ impl Metrics {
     }
 
     /// Counts one finished exchange; `upstream` is the time to Rekaz's response headers, when
-    /// Rekaz answered at all.
+    /// Rekaz sent them.
     pub fn record(&self, method: &Method, status: StatusCode, upstream: Option<Duration>) {
         let slot = usize::from(status.as_u16())
             .saturating_sub(100)

@@ -29,7 +29,7 @@ use crate::diagnosis::{Diagnostics, SwapProbe};
 use crate::env::EnvVars;
 use crate::proxy::{self, build_client, ClientError, Guard, ProxyState};
 
-/// Why the proxy could not start.
+/// A failure that stops the proxy from starting.
 #[derive(Debug, Error)]
 pub enum StartError {
     /// The configuration is invalid.
@@ -137,7 +137,7 @@ impl App {
             .map_err(|source| StartError::AdminBind { address, source })
     }
 
-    /// The proxy's router.
+    /// Returns the proxy's router.
     pub fn router(&self) -> Router {
         proxy::router(Arc::clone(&self.state))
     }

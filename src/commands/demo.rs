@@ -65,7 +65,7 @@ enum Body {
     Raw(&'static str),
 }
 
-/// Runs the demo; exits 0 when every step answered as expected.
+/// Runs the demo; exits 0 when every step got the expected status.
 pub async fn demo() -> ExitCode {
     crate::logging::init(&LogSettings {
         format: LogFormat::Text,

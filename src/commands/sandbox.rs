@@ -12,7 +12,7 @@ use crate::env::EnvVars;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::server::shutdown_signal;
 
-/// Where the sandbox listens when `--listen` is not given: next to the proxy's default port.
+/// The sandbox's address when `--listen` is not given: next to the proxy's default port.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 
 /// Serves the sandbox, accepting the credentials the proxy's sources hold.

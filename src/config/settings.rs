@@ -19,7 +19,7 @@ use crate::env::EnvVars;
 pub struct Settings {
     /// Address the proxy listens on.
     pub listen: SocketAddr,
-    /// Where and how requests are forwarded.
+    /// The upstream that requests are forwarded to, and its timeouts and pool.
     pub upstream: UpstreamSettings,
     /// Sources of the credential values, and the `auth.mode` that picks among them.
     pub credentials: CredentialSpecs,
@@ -27,7 +27,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The admin listener for health probes.
     pub admin: AdminSettings,
-    /// Which `Host` and `Origin` values may reach the proxy.
+    /// Allow lists for the `Host` and `Origin` headers.
     pub guard: GuardSettings,
     /// Size and time limits.
     pub limits: Limits,
@@ -79,7 +79,7 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// How logs are written.
+/// Log output settings.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
     /// Line format.

@@ -10,7 +10,7 @@ use crate::config::UpstreamSettings;
 /// The upstream client could not be built.
 #[derive(Debug, Error)]
 pub enum ClientError {
-    /// The CA bundle file could not be read or holds no PEM certificate.
+    /// The CA bundle file could not be read or contains no PEM certificate.
     #[error(
         "cannot use CA bundle {path}: {reason}; give a PEM file with one or more certificates"
     )]

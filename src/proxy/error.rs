@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde_json::json;
 use thiserror::Error;
 
-/// Why the proxy could not deliver Rekaz's answer. Messages never contain a secret.
+/// A failure that kept the proxy from delivering Rekaz's response. Messages never contain a secret.
 #[derive(Debug, Error)]
 pub enum ProxyError {
     /// The request target is malformed or climbs out with dot segments. The message shows the
@@ -83,7 +83,7 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
-    /// The status code and a stable machine-readable code for the client.
+    /// Returns the status code and a stable machine-readable code for the client.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ProxyError::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path"),

@@ -1,4 +1,4 @@
-//! The forwarding handler: one client request in, one Rekaz request out, the answer streamed back.
+//! The forwarding handler: one client request in, one Rekaz request out, the response streamed back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,7 +142,7 @@ pub(crate) fn new_correlation_id() -> HeaderValue {
     HeaderValue::from_str(&id).expect("a simple UUID is a valid header value")
 }
 
-/// The logged form of the request target.
+/// Returns the logged form of the request target.
 pub(crate) fn logged_target(parts: &Parts) -> String {
     loggable_target(&parts.uri)
 }

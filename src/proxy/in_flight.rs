@@ -18,7 +18,7 @@ impl InFlight {
         InFlightGuard(Arc::clone(&self.0))
     }
 
-    /// The current count.
+    /// Returns the current count.
     pub fn count(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }

@@ -54,7 +54,7 @@ impl RequestBody {
         }
     }
 
-    /// The held bytes, if the body was small enough to hold.
+    /// Returns the held bytes, if the body was small enough to hold.
     pub fn held(&self) -> Option<&Bytes> {
         match self {
             RequestBody::Held(bytes) => Some(bytes),
@@ -62,7 +62,7 @@ impl RequestBody {
         }
     }
 
-    /// Whether the body streamed and so cannot be replayed.
+    /// Returns whether the body streams and so cannot be replayed.
     pub fn is_streaming(&self) -> bool {
         matches!(self, RequestBody::Streaming(_))
     }
