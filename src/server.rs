@@ -27,7 +27,9 @@ use crate::credentials::token::TokenEndpoint;
 use crate::credentials::{AuthMode, CredentialError, CredentialStore};
 use crate::diagnosis::{Diagnostics, SwapProbe};
 use crate::env::EnvVars;
-use crate::proxy::{self, build_client, ClientError, Guard, ProxyState};
+use crate::proxy::{
+    self, build_client, ClientError, ExtraRoots, Guard, ProxyState, UpstreamClient,
+};
 
 /// A failure that stops the proxy from starting.
 #[derive(Debug, Error)]
@@ -75,8 +77,10 @@ impl App {
     /// Reads the credentials (running `command:` sources) and builds the upstream client. In
     /// token mode no token is requested yet: [`App::start_background`] does that.
     pub async fn build(settings: Settings, env: EnvVars) -> Result<App, StartError> {
+        let roots = ExtraRoots::read(&settings.upstream)?;
+        let forwarding = UpstreamClient::build(&settings.upstream, &roots, &env)?;
+        let client = build_client(&settings.upstream, &roots)?;
         let credentials = Arc::new(CredentialStore::load(settings.credentials.clone(), env).await?);
-        let client = build_client(&settings.upstream)?;
         let endpoint = TokenEndpoint::new(
             client.clone(),
             &settings.upstream.url,
@@ -94,7 +98,7 @@ impl App {
             .with_probe(SwapProbe::new(client.clone(), &settings.upstream));
         let state = Arc::new(
             ProxyState::new(
-                client.clone(),
+                forwarding,
                 settings.upstream.clone(),
                 Arc::clone(&auth),
                 Arc::new(diagnostics),

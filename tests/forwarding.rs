@@ -128,6 +128,7 @@ fn targets_reach_upstream_byte_for_byte() {
         "/api/public/customers/",
         "/api/public/customers",
         "/api/public/a..b/.well-known/%7Euser",
+        "/api/public/customers?name=O'Neil&tags=[1]&q={a}|b^c`d",
         "/",
     ];
 
@@ -671,6 +672,35 @@ fn unreachable_upstream_gets_502() {
         log_field(&line, "status").and_then(Value::as_u64),
         Some(502)
     );
+}
+
+/// Fills the accept queue of a listener that never accepts, so the kernel drops further
+/// connection attempts and they hang. The returned streams keep the queue full.
+fn listener_with_full_queue() -> (TcpListener, Vec<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let mut queued = Vec::new();
+    while let Ok(stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+        queued.push(stream);
+        assert!(queued.len() < 100_000, "the accept queue never filled");
+    }
+    (listener, queued)
+}
+
+#[test]
+fn connect_timeout_gets_502_naming_setting() {
+    let (listener, _queued) = listener_with_full_queue();
+    let upstream = format!("http://{}", listener.local_addr().expect("address"));
+    let proxy = ProxyProcess::builder(&upstream)
+        .env("REKAZ_PROXY__UPSTREAM__CONNECT_TIMEOUT", "1s")
+        .start();
+
+    let response = curl(&[&format!("{}/api/public/branches", proxy.url())]);
+
+    assert_proxy_error(&response, 502, "upstream_unreachable");
+    let message = response.json()["error"]["message"].to_string();
+    assert!(message.contains("no connection within 1 s"), "{message}");
+    assert!(message.contains("upstream.connect_timeout"), "{message}");
 }
 
 #[test]

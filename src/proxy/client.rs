@@ -1,13 +1,25 @@
-//! The pooled HTTPS client used for every call to Rekaz.
+//! The pooled clients for calls to Rekaz: hyper-util's for forwarded requests, and reqwest's
+//! for the proxy's own calls (token endpoint, swap probe).
 
 use std::path::Path;
 
-use reqwest::{redirect, Certificate, Client};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{self, Client};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use reqwest::{redirect, Certificate};
+use rustls_pki_types::CertificateDer;
 use thiserror::Error;
 
+use super::connector::{Route, UpstreamConnector};
+use super::request_body::UpstreamBody;
+use super::target::UpstreamBase;
+use super::tls::{client_config, read_ca_bundle};
 use crate::config::UpstreamSettings;
+use crate::env::EnvVars;
 
-/// The upstream client could not be built.
+/// An upstream client could not be built.
 #[derive(Debug, Error)]
 pub enum ClientError {
     /// The CA bundle file could not be read or contains no PEM certificate.
@@ -21,44 +33,115 @@ pub enum ClientError {
         reason: String,
     },
 
+    /// The proxy variables name a proxy the client cannot use.
+    #[error(
+        "cannot use the outbound proxy {proxy}: only http:// proxies are supported; set \
+         HTTPS_PROXY (or ALL_PROXY) to an http:// address, or list the Rekaz host in NO_PROXY"
+    )]
+    Proxy {
+        /// The proxy's scheme, host and port, without credentials.
+        proxy: String,
+    },
+
+    /// rustls rejected the TLS settings.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+
     /// reqwest rejected the settings.
     #[error("cannot build the HTTP client: {0}")]
     Build(#[from] reqwest::Error),
 }
 
-/// Builds the client: rustls with the built-in Mozilla roots plus `ca_bundle`, no redirects
-/// followed, no automatic decompression, keep-alive pooling, and `HTTPS_PROXY`/`NO_PROXY` from
-/// the environment.
-///
-/// The client has no read timeout: reqwest's would also cut the wait for response headers,
-/// which `upstream.timeout` bounds instead. The response body wrapper enforces
-/// `upstream.read_timeout` between body chunks.
-pub fn build_client(settings: &UpstreamSettings) -> Result<Client, ClientError> {
-    let mut builder = Client::builder()
+/// The extra roots of `upstream.ca_bundle`, read once for both clients.
+pub struct ExtraRoots {
+    path: Option<std::path::PathBuf>,
+    certificates: Vec<CertificateDer<'static>>,
+}
+
+impl ExtraRoots {
+    /// Reads `upstream.ca_bundle`, if set.
+    pub fn read(settings: &UpstreamSettings) -> Result<Self, ClientError> {
+        let certificates = match &settings.ca_bundle {
+            Some(path) => read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
+        Ok(ExtraRoots {
+            path: settings.ca_bundle.clone(),
+            certificates,
+        })
+    }
+
+    fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+/// Builds reqwest's client for the proxy's own calls: rustls with the built-in Mozilla roots
+/// plus `roots`, no redirects followed, no automatic decompression, keep-alive pooling, and
+/// `HTTPS_PROXY`/`NO_PROXY` from the environment.
+pub fn build_client(
+    settings: &UpstreamSettings,
+    roots: &ExtraRoots,
+) -> Result<reqwest::Client, ClientError> {
+    let mut builder = reqwest::Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(settings.connect_timeout)
         .pool_max_idle_per_host(settings.pool_max_idle)
         .pool_idle_timeout(settings.pool_idle_timeout)
         .tcp_nodelay(true);
-
-    if let Some(path) = &settings.ca_bundle {
-        for certificate in read_ca_bundle(path)? {
-            builder = builder.add_root_certificate(certificate);
-        }
+    for certificate in &roots.certificates {
+        builder = builder.add_root_certificate(Certificate::from_der(certificate)?);
     }
     Ok(builder.build()?)
 }
 
-fn read_ca_bundle(path: &Path) -> Result<Vec<Certificate>, ClientError> {
-    let failure = |reason: String| ClientError::CaBundle {
-        path: path.display().to_string(),
-        reason,
-    };
-    let pem = std::fs::read(path).map_err(|error| failure(error.to_string()))?;
-    let certificates =
-        Certificate::from_pem_bundle(&pem).map_err(|error| failure(error.to_string()))?;
-    if certificates.is_empty() {
-        return Err(failure("no certificate found".to_owned()));
+/// The client that forwards requests: hyper-util's pooled client over rustls, HTTP/2 when
+/// Rekaz offers it by ALPN, else HTTP/1.1. It never follows redirects, retries or decompresses;
+/// the response reaches the client as Rekaz sent it.
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    client: Client<UpstreamConnector, UpstreamBody>,
+    base: UpstreamBase,
+}
+
+impl UpstreamClient {
+    /// Builds the client for `settings.url`, routed through the proxy `env` names, if any.
+    pub fn build(
+        settings: &UpstreamSettings,
+        roots: &ExtraRoots,
+        env: &EnvVars,
+    ) -> Result<Self, ClientError> {
+        let base = UpstreamBase::new(&settings.url);
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        let route = Route::from_env(&base.origin(), env, tcp)?;
+        let tls = client_config(&roots.certificates, roots.path())?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_all_versions()
+            .wrap_connector(route);
+        let connector = UpstreamConnector::new(https, settings.connect_timeout);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_max_idle_per_host(settings.pool_max_idle)
+            .pool_idle_timeout(settings.pool_idle_timeout)
+            .build(connector);
+        Ok(UpstreamClient { client, base })
     }
-    Ok(certificates)
+
+    /// The upstream's scheme, host and base path.
+    pub fn base(&self) -> &UpstreamBase {
+        &self.base
+    }
+
+    /// Sends `request`, whose URI comes from [`UpstreamBase::target`], and waits for the
+    /// response headers.
+    pub async fn send(
+        &self,
+        request: Request<UpstreamBody>,
+    ) -> Result<Response<Incoming>, legacy::Error> {
+        self.client.request(request).await
+    }
 }

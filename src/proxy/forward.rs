@@ -4,23 +4,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::IntoResponse;
 use http::request::Parts;
-use http::{header, HeaderValue, Method, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
 
 use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
 use super::exchange::{Exchange, ObservedBody};
 use super::headers::{prepare_request_headers, prepare_response_headers, CORRELATION_ID, TENANT};
-use super::replay::retry_rejected;
-use super::request_body::RequestBody;
-use super::target::{loggable_target, upstream_url};
+use super::replay::{retry_rejected, ReplayCopy};
+use super::request_body::{RequestBody, UpstreamBody};
+use super::target::loggable_target;
 use super::upstream_error::classify_send_error;
 use super::ProxyState;
 
 /// Forwards any request to Rekaz with the configured credentials.
-pub async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Response {
+pub async fn forward(
+    State(state): State<Arc<ProxyState>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
     let (parts, body) = request.into_parts();
     let mut exchange = Exchange::start(&state, &parts);
 
@@ -38,10 +42,10 @@ async fn send(
     mut parts: Parts,
     body: Body,
     exchange: &mut Exchange,
-) -> Result<reqwest::Response, ProxyError> {
+) -> Result<Response<Incoming>, ProxyError> {
     reject_method(&parts.method)?;
     state.guard.check(&parts)?;
-    let url = upstream_url(&state.upstream.url, &parts.uri)?;
+    let uri = state.client.base().target(&parts.uri)?;
     let body =
         RequestBody::read(body, state.max_request_body, state.max_request_body_pause).await?;
     exchange.note_request_body(&body);
@@ -60,23 +64,16 @@ async fn send(
     headers.insert(header::USER_AGENT, state.upstream.user_agent.clone());
     headers.insert(CORRELATION_ID, exchange.correlation_header());
 
-    let mut builder = state
-        .client
-        .request(parts.method, url)
-        .headers(parts.headers);
-    if let Some(body) = body.into_reqwest() {
-        builder = builder.body(body);
-    }
-    let request = builder
-        .build()
-        .map_err(|error| ProxyError::UpstreamFailed(error.without_url().to_string()))?;
-
     // A copy to send again if Rekaz rejects the credentials; a streamed body has none.
     let replay = state
         .auth
         .can_renew()
-        .then(|| request.try_clone())
+        .then(|| ReplayCopy::of(&parts.method, &uri, &parts.headers, &body))
         .flatten();
+    let mut request = Request::new(body.into_upstream());
+    *request.method_mut() = parts.method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = parts.headers;
     let response = execute(state, request, exchange).await?;
     if response.status() != StatusCode::UNAUTHORIZED || !state.auth.can_renew() {
         return Ok(response);
@@ -106,16 +103,16 @@ fn reject_method(method: &Method) -> Result<(), ProxyError> {
 /// Sends `request` to Rekaz and waits for the response headers, within `upstream.timeout`.
 pub(super) async fn execute(
     state: &ProxyState,
-    request: reqwest::Request,
+    request: Request<UpstreamBody>,
     exchange: &mut Exchange,
-) -> Result<reqwest::Response, ProxyError> {
+) -> Result<Response<Incoming>, ProxyError> {
     let sent_at = Instant::now();
     exchange.note_sent();
-    let outcome = tokio::time::timeout(state.upstream.timeout, state.client.execute(request)).await;
+    let outcome = tokio::time::timeout(state.upstream.timeout, state.client.send(request)).await;
     exchange.note_upstream_latency(sent_at.elapsed());
     match outcome {
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(classify_send_error(error, state)),
+        Ok(Err(error)) => Err(classify_send_error(&error, state)),
         Err(_) => Err(ProxyError::UpstreamTimeout {
             seconds: state.upstream.timeout.as_secs_f64(),
         }),
@@ -126,13 +123,16 @@ impl Exchange {
     /// Turns Rekaz's response into the client's, streaming the body through an observer that
     /// logs the exchange when the body ends. The body fails when Rekaz pauses longer than
     /// `max_pause` (`upstream.read_timeout`) within it.
-    fn respond(self, response: reqwest::Response, max_pause: Duration) -> Response {
-        let response: http::Response<reqwest::Body> = response.into();
+    fn respond(
+        self,
+        response: Response<Incoming>,
+        max_pause: Duration,
+    ) -> axum::response::Response {
         let (mut parts, body) = response.into_parts();
         prepare_response_headers(&mut parts.headers);
         let body = IdleTimeout::new(body, max_pause, BodySender::Rekaz);
         let observed = ObservedBody::new(body, self.into_pending(&parts));
-        Response::from_parts(parts, Body::new(observed))
+        axum::response::Response::from_parts(parts, Body::new(observed))
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod body_timeout;
 mod client;
+mod connector;
 mod error;
 mod exchange;
 mod forward;
@@ -11,6 +12,7 @@ mod in_flight;
 mod replay;
 mod request_body;
 mod target;
+mod tls;
 mod upstream_error;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use axum::Router;
 
-pub use client::{build_client, ClientError};
+pub use client::{build_client, ClientError, ExtraRoots, UpstreamClient};
 pub use error::ProxyError;
 pub use guard::Guard;
 pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
@@ -34,7 +36,7 @@ use crate::metrics::Metrics;
 
 /// Shared state of the forwarding handler.
 pub struct ProxyState {
-    client: reqwest::Client,
+    client: UpstreamClient,
     upstream: UpstreamSettings,
     auth: Arc<Authenticator>,
     diagnostics: Arc<Diagnostics>,
@@ -47,11 +49,12 @@ pub struct ProxyState {
 }
 
 impl ProxyState {
-    /// Builds the state; `client` should come from [`build_client`] with the same `upstream`.
+    /// Builds the state; `client` should come from [`UpstreamClient::build`] with the same
+    /// `upstream`.
     /// Request bodies are bounded by `limits.max_request_body_bytes` in size and by
     /// `limits.client_idle_timeout` in pauses.
     pub fn new(
-        client: reqwest::Client,
+        client: UpstreamClient,
         upstream: UpstreamSettings,
         auth: Arc<Authenticator>,
         diagnostics: Arc<Diagnostics>,

@@ -5,12 +5,16 @@
 //! fail until the proxy reads the new key. Rekaz rejects a request before acting on it, so
 //! sending a rejected request again cannot apply it twice.
 
-use http::header;
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, Request, Response, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
 
 use super::error::ProxyError;
 use super::exchange::{loggable_correlation_id, Exchange};
 use super::forward::execute;
 use super::headers::TENANT;
+use super::request_body::{RequestBody, UpstreamBody};
 use super::ProxyState;
 use crate::auth::{Grant, Renewal};
 
@@ -18,16 +22,17 @@ use crate::auth::{Grant, Renewal};
 /// of the request, sends the copy with them. Otherwise returns `rejected` for the client.
 pub(super) async fn retry_rejected(
     state: &ProxyState,
-    rejected: reqwest::Response,
-    replay: Option<reqwest::Request>,
+    rejected: Response<Incoming>,
+    replay: Option<ReplayCopy>,
     grant: &Grant,
     exchange: &mut Exchange,
-) -> Result<reqwest::Response, ProxyError> {
+) -> Result<Response<Incoming>, ProxyError> {
     let correlation = exchange.correlation_header();
     let correlation_id = &*loggable_correlation_id(&correlation);
 
     match (state.auth.renew_after_rejection(grant).await, replay) {
-        (Renewal::Renewed(fresh), Some(mut request)) => {
+        (Renewal::Renewed(fresh), Some(copy)) => {
+            let mut request = copy.into_request();
             let headers = request.headers_mut();
             headers.insert(header::AUTHORIZATION, fresh.authorization().clone());
             headers.insert(TENANT, fresh.credentials().tenant_header().clone());
@@ -58,5 +63,44 @@ pub(super) async fn retry_rejected(
             );
             Ok(rejected)
         }
+    }
+}
+
+/// What it takes to send a request again: everything but a streamed body, which is gone once
+/// sent.
+pub(super) struct ReplayCopy {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl ReplayCopy {
+    /// Copies the request; `None` when its body streams.
+    pub(super) fn of(
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &RequestBody,
+    ) -> Option<Self> {
+        let body = match body {
+            RequestBody::Empty => Bytes::new(),
+            RequestBody::Held(bytes) => bytes.clone(),
+            RequestBody::Streaming(_) => return None,
+        };
+        Some(ReplayCopy {
+            method: method.clone(),
+            uri: uri.clone(),
+            headers: headers.clone(),
+            body,
+        })
+    }
+
+    fn into_request(self) -> Request<UpstreamBody> {
+        let mut request = Request::new(UpstreamBody::Left(Full::new(self.body)));
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.headers_mut() = self.headers;
+        request
     }
 }

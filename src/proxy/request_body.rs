@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use http_body::Body as _;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::combinators::MapErr;
+use http_body_util::{BodyExt, Either, Full, Limited};
 
 use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
@@ -67,25 +67,29 @@ impl RequestBody {
         matches!(self, RequestBody::Streaming(_))
     }
 
-    /// Converts into the upstream client's body type; `None` for no body.
-    pub fn into_reqwest(self) -> Option<reqwest::Body> {
+    /// Converts into the forwarding client's body type.
+    pub fn into_upstream(self) -> UpstreamBody {
         match self {
-            RequestBody::Empty => None,
-            RequestBody::Held(bytes) => Some(reqwest::Body::from(bytes)),
+            RequestBody::Empty => UpstreamBody::Left(Full::new(Bytes::new())),
+            RequestBody::Held(bytes) => UpstreamBody::Left(Full::new(bytes)),
             // The Content-Length header, when sent, is kept, and hyper frames the body by it.
             // Errors are marked as the client's, so a failed send is not blamed on Rekaz.
             RequestBody::Streaming(body) => {
-                let stream = TryStreamExt::map_err(body.into_data_stream(), ClientBodyError);
-                Some(reqwest::Body::wrap_stream(stream))
+                let mark: fn(axum::Error) -> ClientBodyError = ClientBodyError;
+                UpstreamBody::Right(body.map_err(mark))
             }
         }
     }
 }
 
+/// A request body as the forwarding client sends it: whole bytes (none for an empty body), or
+/// the client's stream with its errors marked as the client's.
+pub type UpstreamBody = Either<Full<Bytes>, MapErr<Body, fn(axum::Error) -> ClientBodyError>>;
+
 /// A failure reading a streamed request body from the client, as it travels inside the
 /// upstream client's error.
 #[derive(Debug)]
-pub(crate) struct ClientBodyError(axum::Error);
+pub struct ClientBodyError(axum::Error);
 
 impl fmt::Display for ClientBodyError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,44 +1,50 @@
-//! Sorts reqwest's send errors into the proxy's error kinds.
+//! Sorts the forwarding client's send errors into the proxy's error kinds.
 
 use std::error::Error;
 
+use hyper_util::client::legacy;
+
+use super::connector::ConnectTimeout;
 use super::error::ProxyError;
 use super::request_body::client_body_failure;
 use super::ProxyState;
 
 /// Classifies a failed send: the client's streamed body failed, or the connection to Rekaz
-/// could not be made, or the exchange broke after connecting.
-pub fn classify_send_error(error: reqwest::Error, state: &ProxyState) -> ProxyError {
-    let error = error.without_url();
-    // A streamed request body travels inside reqwest, so the client's failures to send it
-    // come back as send errors.
-    if let Some(failure) = client_body_failure(&error, state.max_request_body) {
+/// could not be made in time or at all, or the exchange broke after connecting.
+pub fn classify_send_error(error: &legacy::Error, state: &ProxyState) -> ProxyError {
+    // A streamed request body travels inside the client, so the client's failures to send
+    // it come back as send errors.
+    if let Some(failure) = client_body_failure(error, state.max_request_body) {
         return failure;
     }
-    // reqwest 0.12 reports a connect timeout as both a connect and a timeout error.
-    if error.is_timeout() && error.is_connect() {
-        return ProxyError::UpstreamUnreachable {
-            upstream: state.upstream.url.to_string(),
-            cause: format!(
-                "no connection within {} s (upstream.connect_timeout)",
-                state.upstream.connect_timeout.as_secs_f64()
-            ),
-        };
-    }
-    // The client sets no other reqwest timeout, and the handler bounds the wait for the
-    // response headers with `upstream.timeout`; this arm keeps any other timeout named.
-    if error.is_timeout() {
-        return ProxyError::UpstreamTimeout {
-            seconds: state.upstream.timeout.as_secs_f64(),
-        };
-    }
+    // The kind ("client error (Connect)") adds nothing a person can act on; the sources say
+    // what failed.
+    let cause = error
+        .source()
+        .map_or_else(|| error.to_string(), error_chain);
     if error.is_connect() {
+        let cause = match find::<ConnectTimeout>(error) {
+            Some(timeout) => timeout.to_string(),
+            None => cause,
+        };
         return ProxyError::UpstreamUnreachable {
             upstream: state.upstream.url.to_string(),
-            cause: error_chain(&error),
+            cause,
         };
     }
-    ProxyError::UpstreamFailed(error_chain(&error))
+    ProxyError::UpstreamFailed(cause)
+}
+
+/// Finds an error of type `E` among `error` and its sources.
+fn find<'a, E: Error + 'static>(error: &'a (dyn Error + 'static)) -> Option<&'a E> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// Joins an error and its sources, for a message a person can act on. A source whose message
