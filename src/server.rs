@@ -3,6 +3,7 @@
 mod accept;
 mod connection;
 pub mod descriptors;
+mod wake_floor;
 
 use std::future::Future;
 use std::io;
@@ -222,6 +223,7 @@ pub async fn serve(
     let mut acceptor = Acceptor::new(listener, capacity);
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
+    let _wake_floor = wake_floor::start();
 
     loop {
         let accepted = tokio::select! {
