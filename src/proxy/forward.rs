@@ -138,8 +138,9 @@ impl Exchange {
 
 /// Builds the correlation header value for a request that carried none.
 pub(crate) fn new_correlation_id() -> HeaderValue {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    HeaderValue::from_str(&id).expect("a simple UUID is a valid header value")
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().simple().encode_lower(&mut buffer);
+    HeaderValue::from_str(id).expect("a simple UUID is a valid header value")
 }
 
 /// Returns the logged form of the request target.

@@ -6,6 +6,7 @@
 //! IP literals and configured names in `Host`, and no browser `Origin` by default, keeps such a
 //! page from spending the Rekaz key.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use http::header::{HOST, ORIGIN};
@@ -34,7 +35,9 @@ impl Guard {
     pub fn check(&self, parts: &Parts) -> Result<(), ProxyError> {
         if let Some(host) = requested_host(parts) {
             if !self.host_allowed(&host) {
-                return Err(ProxyError::HostNotAllowed { host });
+                return Err(ProxyError::HostNotAllowed {
+                    host: host.into_owned(),
+                });
             }
         }
         if let Some(origin) = parts.headers.get(ORIGIN) {
@@ -58,17 +61,46 @@ impl Guard {
 
 /// Returns the host a client addressed, lowercase and without port: from an absolute-form
 /// target or HTTP/2 `:authority`, else from `Host`. `None` when the request names none.
-fn requested_host(parts: &Parts) -> Option<String> {
+fn requested_host(parts: &Parts) -> Option<Cow<'_, str>> {
     if let Some(authority) = parts.uri.authority() {
-        return Some(authority.host().to_ascii_lowercase());
+        return Some(lowercase(authority.host()));
     }
     let value = parts.headers.get(HOST)?;
+    // A plain `host[:port]` needs no parsing; anything else goes through the URI parser.
+    if let Some(host) = value.to_str().ok().and_then(plain_host) {
+        return Some(lowercase(host));
+    }
     let text = String::from_utf8_lossy(value.as_bytes());
     let host = match text.parse::<http::uri::Authority>() {
         Ok(authority) => authority.host().to_owned(),
         Err(_) => text.into_owned(),
     };
-    Some(host.to_ascii_lowercase())
+    Some(Cow::Owned(host.to_ascii_lowercase()))
+}
+
+/// Returns the host of `value` when it is a name or IP address with an optional numeric port,
+/// an IPv6 address in brackets included.
+fn plain_host(value: &str) -> Option<&str> {
+    let host = match value.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) => host,
+        _ => value,
+    };
+    let (inner, bracketed) = match host.strip_prefix('[') {
+        Some(rest) => (rest.strip_suffix(']')?, true),
+        None => (host, false),
+    };
+    let allowed = |byte: u8| {
+        byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-' || (bracketed && byte == b':')
+    };
+    (!inner.is_empty() && inner.bytes().all(allowed)).then_some(host)
+}
+
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 #[cfg(test)]
@@ -147,5 +179,28 @@ mod tests {
                 Some("http://LOCALHOST:3000")
             ))
             .is_ok());
+    }
+
+    #[test]
+    fn plain_host_matches_uri_parser() {
+        for value in [
+            "127.0.0.1:8080",
+            "localhost",
+            "Rekaz-Proxy:80",
+            "[::1]:8080",
+            "[::1]",
+            "app.localhost:",
+            "10.1.2.3",
+        ] {
+            let parsed: http::uri::Authority = value.parse().unwrap();
+            assert_eq!(plain_host(value), Some(parsed.host()), "{value}");
+        }
+    }
+
+    #[test]
+    fn unusual_host_takes_parser_path() {
+        for value in ["user@127.0.0.1", "::1", "a b", ""] {
+            assert_eq!(plain_host(value), None, "{value}");
+        }
     }
 }

@@ -35,23 +35,70 @@ pub struct StrippedClientCredentials {
 /// from the upstream URL), `User-Agent` (replaced by the configured one), and the client's own
 /// `Authorization`, `Proxy-Authorization` and `__tenant`.
 pub fn prepare_request_headers(headers: &mut HeaderMap) -> StrippedClientCredentials {
-    remove_hop_by_hop(headers);
-    headers.remove(header::HOST);
-    headers.remove(header::USER_AGENT);
-    headers.remove(header::PROXY_AUTHORIZATION);
-
-    StrippedClientCredentials {
-        authorization: headers.remove(header::AUTHORIZATION).is_some(),
-        tenant: headers.remove(TENANT).is_some(),
+    let present = present(headers, &REQUEST_REMOVED);
+    remove_named_in_connection(headers, present);
+    let mut stripped = StrippedClientCredentials::default();
+    for (index, name) in REQUEST_REMOVED.iter().enumerate() {
+        if present & (1 << index) == 0 {
+            continue;
+        }
+        headers.remove(name);
+        if *name == header::AUTHORIZATION {
+            stripped.authorization = true;
+        } else if *name == TENANT {
+            stripped.tenant = true;
+        }
     }
+    stripped
 }
 
 /// Prepares Rekaz's response headers for the client: removes hop-by-hop headers.
 pub fn prepare_response_headers(headers: &mut HeaderMap) {
-    remove_hop_by_hop(headers);
+    let present = present(headers, &HOP_BY_HOP);
+    remove_named_in_connection(headers, present);
+    for (index, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << index) != 0 {
+            headers.remove(name);
+        }
+    }
 }
 
-fn remove_hop_by_hop(headers: &mut HeaderMap) {
+/// Headers removed from a client's request: the hop-by-hop ones first, so a `Connection`
+/// header is at index 0 in both lists, then the ones the proxy replaces.
+const REQUEST_REMOVED: [HeaderName; 13] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+    header::USER_AGENT,
+    header::PROXY_AUTHORIZATION,
+    header::AUTHORIZATION,
+    TENANT,
+];
+
+/// Marks which of `names` occur in `headers`, one bit per index. A request carries a handful
+/// of headers, so one pass over them is cheaper than a lookup for each name.
+fn present(headers: &HeaderMap, names: &[HeaderName]) -> u32 {
+    let mut present = 0;
+    for name in headers.keys() {
+        if let Some(index) = names.iter().position(|candidate| candidate == name) {
+            present |= 1 << index;
+        }
+    }
+    present
+}
+
+/// Removes the headers that a `Connection` header names, when bit 0 of `present` says there
+/// is one.
+fn remove_named_in_connection(headers: &mut HeaderMap, present: u32) {
+    if present & 1 == 0 {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -60,9 +107,6 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
     for name in named {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
         headers.remove(name);
     }
 }

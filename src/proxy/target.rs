@@ -94,17 +94,27 @@ fn check_path(path: &str) -> Result<(), ProxyError> {
              send it percent-encoded as %5C",
         ));
     }
-    let decoded = percent_decode_str(path).decode_utf8_lossy();
-    if decoded
-        .split(['/', '\\'])
-        .any(|segment| segment == "." || segment == "..")
-    {
+    if has_dot_segment(path) {
         return Err(invalid(
             "a . or .. segment, plain or percent-encoded, is not allowed because it would \
              climb to another resource",
         ));
     }
     Ok(())
+}
+
+/// Returns whether `path`, percent-decoded, has a `.` or `..` segment between `/` or `\`
+/// separators. `path` contains no raw backslash.
+fn has_dot_segment(path: &str) -> bool {
+    let is_dot = |segment: &str| segment == "." || segment == "..";
+    // Most paths have no percent sign, and then there is nothing to decode.
+    if !path.contains('%') {
+        return path.split('/').any(is_dot);
+    }
+    percent_decode_str(path)
+        .decode_utf8_lossy()
+        .split(['/', '\\'])
+        .any(is_dot)
 }
 
 /// Rejects a `__tenant` query parameter: ABP reads the tenant from the query string before the
