@@ -254,3 +254,110 @@ fn no_proxy_variable_bypasses_proxy() {
     let (status, body) = get(&proxy, "/api/public/branches");
     assert_eq!(status, 200, "body: {body}");
 }
+
+/// What the HTTP/2 upstream saw of one request.
+#[derive(Debug)]
+struct SeenRequest {
+    version: http::Version,
+    authority: Option<String>,
+    authorization_count: usize,
+}
+
+/// Starts an HTTPS upstream on a thread of its own that offers only HTTP/2 by ALPN and
+/// reports each request it answers. Returns its port.
+fn start_http2_upstream(certificate: &Certificate) -> (u16, mpsc::Receiver<SeenRequest>) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    let chain = CertificateDer::pem_file_iter(&certificate.cert)
+        .expect("certificate file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificate PEM");
+    let key = PrivateKeyDer::from_pem_file(&certificate.key).expect("key PEM");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("address").port();
+    let (sender, seen) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(serve_http2(listener, acceptor, sender));
+    });
+    (port, seen)
+}
+
+async fn serve_http2(
+    listener: std::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    seen: mpsc::Sender<SeenRequest>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(tls) = acceptor.accept(stream).await else {
+            continue;
+        };
+        let seen = seen.clone();
+        let service = hyper::service::service_fn(move |request: http::Request<_>| {
+            let _ = seen.send(SeenRequest {
+                version: request.version(),
+                authority: request.uri().authority().map(|a| a.to_string()),
+                authorization_count: request
+                    .headers()
+                    .get_all(http::header::AUTHORIZATION)
+                    .iter()
+                    .count(),
+            });
+            async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                    bytes::Bytes::from_static(b"{\"items\":[]}"),
+                )))
+            }
+        });
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(tls);
+            let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+#[test]
+fn http2_upstream_is_spoken_when_offered() {
+    let certificate = test_certificate();
+    let (port, seen) = start_http2_upstream(&certificate);
+    let proxy = ProcessBuilder::proxy(&format!("https://127.0.0.1:{port}"))
+        .env(
+            "REKAZ_PROXY__UPSTREAM__CA_BUNDLE",
+            certificate.ca.display().to_string(),
+        )
+        .start();
+
+    let (status, body) = get(&proxy, "/api/public/branches");
+    assert_eq!(status, 200, "body: {body}");
+    assert_eq!(body, "{\"items\":[]}");
+    let request = seen
+        .recv_timeout(PROCESS_TIMEOUT)
+        .expect("upstream request");
+    assert_eq!(request.version, http::Version::HTTP_2);
+    assert_eq!(
+        request.authority.as_deref(),
+        Some(&*format!("127.0.0.1:{port}"))
+    );
+    assert_eq!(request.authorization_count, 1);
+}
