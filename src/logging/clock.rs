@@ -3,10 +3,8 @@
 //! per second and appends the microseconds to that text.
 
 use std::cell::RefCell;
-use std::fmt::{self, Write};
+use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use super::fields::format_digits;
 
 /// Written in place of a timestamp that RFC 3339 cannot show: before 1970 or after year 9999.
 const UNKNOWN_TIME: &str = "<unknown time>";
@@ -31,26 +29,26 @@ thread_local! {
     static SECOND: RefCell<SecondCache> = const { RefCell::new(SecondCache::new()) };
 }
 
-/// Writes `now` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, or `<unknown time>` when it is before 1970
+/// Appends `now` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, or `<unknown time>` when it is before 1970
 /// or after year 9999.
-pub(super) fn write_timestamp(writer: &mut impl Write, now: SystemTime) -> fmt::Result {
+pub(super) fn push_timestamp(line: &mut String, now: SystemTime) {
     let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) else {
-        return writer.write_str(UNKNOWN_TIME);
+        line.push_str(UNKNOWN_TIME);
+        return;
     };
     SECOND.with_borrow_mut(|cache| match cache.text(since_epoch.as_secs()) {
         Some(second) => {
-            writer.write_str(second)?;
-            write_fraction(writer, since_epoch.subsec_micros())
+            // One million plus the microseconds has seven digits, so the last six are the
+            // microseconds padded with zeros.
+            let mut digits = itoa::Buffer::new();
+            let micros = digits.format(1_000_000 + since_epoch.subsec_micros());
+            line.push_str(second);
+            line.push('.');
+            line.push_str(&micros[1..]);
+            line.push('Z');
         }
-        None => writer.write_str(UNKNOWN_TIME),
-    })
-}
-
-/// Writes `.ffffffZ`: the microseconds, zero-padded to six digits, and the UTC designator.
-fn write_fraction(writer: &mut impl Write, micros: u32) -> fmt::Result {
-    let mut text = *b".000000Z";
-    format_digits(u64::from(micros), &mut text[1..7]);
-    writer.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        None => line.push_str(UNKNOWN_TIME),
+    });
 }
 
 /// The formatted date and time of the last second asked for.
@@ -97,9 +95,9 @@ mod tests {
     const NEW_YEAR_2026: u64 = 1_767_225_600;
 
     fn timestamp(time: SystemTime) -> String {
-        let mut text = String::new();
-        write_timestamp(&mut text, time).unwrap();
-        text
+        let mut line = String::new();
+        push_timestamp(&mut line, time);
+        line
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! line goes through them.
 
 mod clock;
+mod escape;
 mod fields;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The text line format: `<timestamp> <level> <spans> <target>: <message> <fields>`, the
 //! layout of tracing-subscriber's default (full) format, written without its styling code.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use tracing::{Event, Level, Subscriber};
@@ -9,7 +10,8 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::clock::{write_timestamp, Clock, SystemClock};
+use super::clock::{push_timestamp, Clock, SystemClock};
+use super::fields::push_fields;
 
 /// Formats events as text lines.
 #[derive(Debug, Clone)]
@@ -45,19 +47,53 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        LINE.with(|cell| {
+            // A `Display` implementation that logs while its own event is formatted finds the
+            // buffer borrowed, so its line gets a new one.
+            let mut borrowed = cell.try_borrow_mut();
+            let mut fresh = String::new();
+            let line = match borrowed.as_deref_mut() {
+                Ok(line) => line,
+                Err(_) => &mut fresh,
+            };
+            line.clear();
+            self.push_line(line, context, event)?;
+            writer.write_str(line)
+        })
+    }
+}
+
+thread_local! {
+    /// The line being formatted, kept so that its capacity is reused.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+impl<C: Clock> TextFormat<C> {
+    /// Appends the whole line for `event`, ending with a newline.
+    fn push_line<S, N>(
+        &self,
+        line: &mut String,
+        context: &FmtContext<'_, S, N>,
+        event: &Event<'_>,
+    ) -> fmt::Result
+    where
+        S: Subscriber + for<'lookup> LookupSpan<'lookup>,
+        N: for<'writer> FormatFields<'writer> + 'static,
+    {
         // Events from the `log` crate carry the record's level and target in their fields.
         let normalized = event.normalized_metadata();
         let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
 
-        write_timestamp(&mut writer, self.clock.now())?;
-        writer.write_char(' ')?;
-        writer.write_str(level_label(*metadata.level(), self.colour))?;
-        writer.write_char(' ')?;
-        write_spans(context, &mut writer)?;
-        writer.write_str(metadata.target())?;
-        writer.write_str(": ")?;
-        context.format_fields(writer.by_ref(), event)?;
-        writer.write_char('\n')
+        push_timestamp(line, self.clock.now());
+        line.push(' ');
+        line.push_str(level_label(*metadata.level(), self.colour));
+        line.push(' ');
+        push_spans(line, context);
+        line.push_str(metadata.target());
+        line.push_str(": ");
+        push_fields(line, event)?;
+        line.push('\n');
+        Ok(())
     }
 }
 
@@ -78,28 +114,29 @@ fn level_label(level: Level, colour: bool) -> &'static str {
     }
 }
 
-/// Writes the spans the event is in, from the root: `name{fields}:` each, then a space.
-fn write_spans<S, N>(context: &FmtContext<'_, S, N>, writer: &mut Writer<'_>) -> fmt::Result
+/// Appends the spans the event is in, from the root: `name{fields}:` each, then a space.
+fn push_spans<S, N>(line: &mut String, context: &FmtContext<'_, S, N>)
 where
     S: Subscriber + for<'lookup> LookupSpan<'lookup>,
     N: for<'writer> FormatFields<'writer> + 'static,
 {
     let Some(scope) = context.event_scope() else {
-        return Ok(());
+        return;
     };
     let mut any = false;
     for span in scope.from_root() {
         any = true;
-        writer.write_str(span.name())?;
+        line.push_str(span.name());
         if let Some(fields) = span.extensions().get::<FormattedFields<N>>() {
             if !fields.is_empty() {
-                write!(writer, "{{{}}}", fields.as_str())?;
+                line.push('{');
+                line.push_str(fields);
+                line.push('}');
             }
         }
-        writer.write_char(':')?;
+        line.push(':');
     }
     if any {
-        writer.write_char(' ')?;
+        line.push(' ');
     }
-    Ok(())
 }
