@@ -142,15 +142,24 @@ fn check_query(uri: &Uri) -> Result<(), ProxyError> {
 /// Returns the path with query parameter names only, safe for logs: values can be personal
 /// data such as mobile numbers.
 pub fn loggable_target(uri: &Uri) -> String {
+    let path = uri.path();
     let Some(query) = uri.query() else {
-        return uri.path().to_owned();
+        return path.to_owned();
     };
-    let names: Vec<&str> = query
+    let mut target = String::with_capacity(path.len() + 1 + query.len());
+    target.push_str(path);
+    target.push('?');
+    let names = query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
-        .collect();
-    format!("{}?{}", uri.path(), names.join("&"))
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name));
+    for (index, name) in names.enumerate() {
+        if index > 0 {
+            target.push('&');
+        }
+        target.push_str(name);
+    }
+    target
 }
 
 #[cfg(test)]
