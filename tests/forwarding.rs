@@ -726,6 +726,45 @@ fn slow_upstream_gets_504() {
 }
 
 #[test]
+fn slow_upload_spares_upstream_timeout() {
+    let gate = Gate::new();
+    let upstream_gate = gate.clone();
+    let upstream = RecordingUpstream::start(move |request| match request.target.as_str() {
+        "/api/public/held" => Reply::ok().hold_until(&upstream_gate),
+        _ => Reply::ok(),
+    });
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__UPSTREAM__TIMEOUT", "1s")
+        .start();
+    let head = format!(
+        "POST /api/public/customers HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n5\r\nfirst\r\n",
+        proxy.address()
+    );
+    let mut upload = stalled_connection(&proxy, head.as_bytes());
+    upstream.wait_body_in_progress(5, PROCESS_TIMEOUT);
+
+    // A request sent after the upload started gets 504 once upstream.timeout has passed, so
+    // by the time it gets its response the upload has paused for longer than that.
+    let later = curl(&[&format!("{}/api/public/held", proxy.url())]);
+    assert_proxy_error(&later, 504, "upstream_timeout");
+    gate.open();
+    // A proxy that counted the pause against Rekaz has already responded and closed, so this
+    // write may fail.
+    let _ = upload.write_all(b"4\r\nlast\r\n0\r\n\r\n");
+
+    let answer = read_until_closed(&mut upload);
+    let (response, _) = parse_response(&answer, false);
+    assert_eq!(response.status, 200, "the slow upload was blamed on Rekaz");
+    let uploaded = upstream
+        .requests()
+        .into_iter()
+        .find(|request| request.target == "/api/public/customers")
+        .expect("the upload reached upstream");
+    assert_eq!(uploaded.body, b"firstlast");
+}
+
+#[test]
 fn oversized_body_gets_413() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::builder(&upstream.url())
