@@ -1260,6 +1260,35 @@ fn backslash_paths_never_reach_upstream() {
 }
 
 #[test]
+fn unparsable_target_is_logged() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let quoted = raw_request(
+        proxy.address(),
+        "GET",
+        "/api/public/customers?name=\"Abdulaziz\"",
+        &[],
+        b"",
+    );
+    let latin1 = b"GET /api/public/customers?name=Jos\xe9 HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                   Connection: close\r\n\r\n";
+    let (not_utf8, _) = parse_response(&raw_http(proxy.address(), latin1), false);
+
+    assert_eq!(quoted.status, 400);
+    assert_eq!(not_utf8.status, 400);
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+    let is_rejection =
+        |line: &Value| log_message(line).is_some_and(|message| message.contains("percent-encoded"));
+    let lines = proxy.wait_for_logs(is_rejection, 2, PROCESS_TIMEOUT);
+    for line in lines {
+        assert_eq!(line["level"], "WARN", "{line}");
+        assert_eq!(line["error"], "invalid URI", "{line}");
+        let peer = line["peer"].as_str().unwrap_or_default();
+        assert!(peer.starts_with("127.0.0.1:"), "{line}");
+    }
+}
+
+#[test]
 fn tenant_query_parameter_never_reaches_upstream() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::start(&upstream.url());
