@@ -1243,6 +1243,45 @@ fn browser_origin_is_rejected() {
 }
 
 #[test]
+fn cross_site_page_request_is_rejected() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let url = format!("{}/api/public/customers", proxy.url());
+
+    // A browser loading `<img src>` for a page of another site sends no Origin header.
+    let image = curl(&[
+        "-H",
+        "Sec-Fetch-Site: cross-site",
+        "-H",
+        "Sec-Fetch-Mode: no-cors",
+        "-H",
+        "Sec-Fetch-Dest: image",
+        &url,
+    ]);
+    // A URL typed into the address bar by the person at the machine.
+    let typed = curl(&[
+        "-H",
+        "Sec-Fetch-Site: none",
+        "-H",
+        "Sec-Fetch-Mode: navigate",
+        &url,
+    ]);
+
+    assert_proxy_error(&image, 403, "cross_site_request");
+    assert_eq!(typed.status, 200);
+    assert_eq!(
+        upstream.connections(),
+        1,
+        "the cross-site request reached upstream"
+    );
+    let diagnosis = proxy.wait_for_log(
+        |line| line["cause"] == "cross_site_request",
+        PROCESS_TIMEOUT,
+    );
+    assert_eq!(diagnosis["level"], "WARN");
+}
+
+#[test]
 fn backslash_paths_never_reach_upstream() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::start(&format!("{}/base", upstream.url()));
