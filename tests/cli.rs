@@ -90,6 +90,21 @@ fn bad_duration_fails_start() {
 }
 
 #[test]
+fn allowed_host_with_port_fails_start() {
+    // The guard compares Host without its port, so this entry could never match.
+    let mut proxy = ProxyProcess::builder(&closed_upstream())
+        .env("REKAZ_PROXY__GUARD__ALLOWED_HOSTS", "rekaz-proxy:8080")
+        .spawn();
+
+    wait_failed_start(&mut proxy);
+
+    let message = stderr_text(&proxy);
+    assert!(message.contains("guard.allowed_hosts"), "{message}");
+    assert!(message.contains("rekaz-proxy:8080"), "{message}");
+    assert!(message.contains("port"), "{message}");
+}
+
+#[test]
 fn plain_http_remote_upstream_fails_start() {
     // `.invalid` never resolves, and validation rejects the URL before any connection.
     let upstream = "http://api.rekaz.invalid:8080";

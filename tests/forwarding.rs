@@ -726,6 +726,45 @@ fn slow_upstream_gets_504() {
 }
 
 #[test]
+fn slow_upload_spares_upstream_timeout() {
+    let gate = Gate::new();
+    let upstream_gate = gate.clone();
+    let upstream = RecordingUpstream::start(move |request| match request.target.as_str() {
+        "/api/public/held" => Reply::ok().hold_until(&upstream_gate),
+        _ => Reply::ok(),
+    });
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__UPSTREAM__TIMEOUT", "1s")
+        .start();
+    let head = format!(
+        "POST /api/public/customers HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n5\r\nfirst\r\n",
+        proxy.address()
+    );
+    let mut upload = stalled_connection(&proxy, head.as_bytes());
+    upstream.wait_body_in_progress(5, PROCESS_TIMEOUT);
+
+    // A request sent after the upload started gets 504 once upstream.timeout has passed, so
+    // by the time it gets its response the upload has paused for longer than that.
+    let later = curl(&[&format!("{}/api/public/held", proxy.url())]);
+    assert_proxy_error(&later, 504, "upstream_timeout");
+    gate.open();
+    // A proxy that counted the pause against Rekaz has already responded and closed, so this
+    // write may fail.
+    let _ = upload.write_all(b"4\r\nlast\r\n0\r\n\r\n");
+
+    let answer = read_until_closed(&mut upload);
+    let (response, _) = parse_response(&answer, false);
+    assert_eq!(response.status, 200, "the slow upload was blamed on Rekaz");
+    let uploaded = upstream
+        .requests()
+        .into_iter()
+        .find(|request| request.target == "/api/public/customers")
+        .expect("the upload reached upstream");
+    assert_eq!(uploaded.body, b"firstlast");
+}
+
+#[test]
 fn oversized_body_gets_413() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::builder(&upstream.url())
@@ -1204,6 +1243,45 @@ fn browser_origin_is_rejected() {
 }
 
 #[test]
+fn cross_site_page_request_is_rejected() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let url = format!("{}/api/public/customers", proxy.url());
+
+    // A browser loading `<img src>` for a page of another site sends no Origin header.
+    let image = curl(&[
+        "-H",
+        "Sec-Fetch-Site: cross-site",
+        "-H",
+        "Sec-Fetch-Mode: no-cors",
+        "-H",
+        "Sec-Fetch-Dest: image",
+        &url,
+    ]);
+    // A URL typed into the address bar by the person at the machine.
+    let typed = curl(&[
+        "-H",
+        "Sec-Fetch-Site: none",
+        "-H",
+        "Sec-Fetch-Mode: navigate",
+        &url,
+    ]);
+
+    assert_proxy_error(&image, 403, "cross_site_request");
+    assert_eq!(typed.status, 200);
+    assert_eq!(
+        upstream.connections(),
+        1,
+        "the cross-site request reached upstream"
+    );
+    let diagnosis = proxy.wait_for_log(
+        |line| line["cause"] == "cross_site_request",
+        PROCESS_TIMEOUT,
+    );
+    assert_eq!(diagnosis["level"], "WARN");
+}
+
+#[test]
 fn backslash_paths_never_reach_upstream() {
     let upstream = RecordingUpstream::ok();
     let proxy = ProxyProcess::start(&format!("{}/base", upstream.url()));
@@ -1218,6 +1296,35 @@ fn backslash_paths_never_reach_upstream() {
         assert_proxy_error(&response, 400, "invalid_path");
     }
     assert_eq!(upstream.connections(), 0, "a request reached upstream");
+}
+
+#[test]
+fn unparsable_target_is_logged() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::start(&upstream.url());
+    let quoted = raw_request(
+        proxy.address(),
+        "GET",
+        "/api/public/customers?name=\"Abdulaziz\"",
+        &[],
+        b"",
+    );
+    let latin1 = b"GET /api/public/customers?name=Jos\xe9 HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                   Connection: close\r\n\r\n";
+    let (not_utf8, _) = parse_response(&raw_http(proxy.address(), latin1), false);
+
+    assert_eq!(quoted.status, 400);
+    assert_eq!(not_utf8.status, 400);
+    assert_eq!(upstream.connections(), 0, "a request reached upstream");
+    let is_rejection =
+        |line: &Value| log_message(line).is_some_and(|message| message.contains("percent-encoded"));
+    let lines = proxy.wait_for_logs(is_rejection, 2, PROCESS_TIMEOUT);
+    for line in lines {
+        assert_eq!(line["level"], "WARN", "{line}");
+        assert_eq!(line["error"], "invalid URI", "{line}");
+        let peer = line["peer"].as_str().unwrap_or_default();
+        assert!(peer.starts_with("127.0.0.1:"), "{line}");
+    }
 }
 
 #[test]

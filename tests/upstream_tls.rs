@@ -216,6 +216,28 @@ fn missing_ca_bundle_stops_start() {
 }
 
 #[test]
+fn unparsable_proxy_variable_stops_start() {
+    let values = [
+        ("HTTPS_PROXY", "not a url"),
+        ("https_proxy", "http://[::1"),
+        ("HTTPS_PROXY", "ftp://127.0.0.1:21"),
+        ("ALL_PROXY", " http://user:pa55word@127.0.0.1:3128"),
+    ];
+    for (name, value) in values {
+        let mut process = ProcessBuilder::proxy("https://127.0.0.1:9")
+            .env(name, value)
+            .spawn();
+
+        let status = process.wait_exit(common::PROCESS_TIMEOUT);
+
+        let output = process.logs().join("\n");
+        assert!(!status.success(), "{name}={value:?} was ignored: {output}");
+        assert!(output.contains(name), "{name}={value:?}: {output}");
+        assert!(!output.contains("pa55word"), "{name}={value:?}: {output}");
+    }
+}
+
+#[test]
 fn https_proxy_variable_is_honoured() {
     let certificate = test_certificate();
     let upstream = Helper::start("tls_upstream.py", &[&certificate.cert, &certificate.key]);

@@ -34,11 +34,15 @@ fn parse_host(key: &'static str, host: &str) -> Result<String, ConfigError> {
     let valid = host
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':'));
-    if !valid || host.contains("://") {
+    // The guard compares `Host` without its port, so an entry with a port would never match.
+    // A colon is part of the name only inside an IPv6 address's brackets.
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    let has_port = host.contains(':') && !bracketed;
+    if !valid || has_port {
         return Err(ConfigError::invalid(
             key,
             host,
-            "list host names without scheme or path, separated by commas, such as \
+            "list host names without scheme, port or path, separated by commas, such as \
              rekaz-proxy,rekaz-proxy.default.svc",
         ));
     }
@@ -81,6 +85,21 @@ mod tests {
         let error = parse_guard("http://proxy", "").unwrap_err().to_string();
         assert!(error.contains("guard.allowed_hosts"), "{error}");
         assert!(error.contains("http://proxy"), "{error}");
+    }
+
+    #[test]
+    fn host_with_port_is_rejected() {
+        for host in ["rekaz-proxy:8080", "[::1]:8080", "rekaz-proxy:"] {
+            let error = parse_guard(host, "").unwrap_err().to_string();
+            assert!(error.contains("guard.allowed_hosts"), "{host}: {error}");
+            assert!(error.contains("port"), "{host}: {error}");
+        }
+    }
+
+    #[test]
+    fn bracketed_ipv6_host_is_accepted() {
+        let guard = parse_guard("[FE80::1]", "").unwrap();
+        assert_eq!(guard.allowed_hosts, ["[fe80::1]"]);
     }
 
     #[test]

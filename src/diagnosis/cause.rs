@@ -68,6 +68,8 @@ pub enum Cause {
     HostNotAllowed,
     /// The request came from a browser page whose origin is not in `guard.allowed_origins`.
     OriginNotAllowed,
+    /// A browser sent the request for a page of another site, without `Origin`.
+    CrossSiteRequest,
     /// The request body exceeds `limits.max_request_body_bytes`.
     BodyTooLarge,
     /// Reading the request body from the client failed.
@@ -89,7 +91,7 @@ pub enum Severity {
 
 impl Cause {
     /// Every cause, in declaration order; `Cause::ALL[cause as usize] == cause`.
-    pub const ALL: [Cause; 34] = [
+    pub const ALL: [Cause; 35] = [
         Cause::CredentialsRejected,
         Cause::CredentialsRevoked,
         Cause::KeyAndSecretSwapped,
@@ -120,6 +122,7 @@ impl Cause {
         Cause::MethodNotAllowed,
         Cause::HostNotAllowed,
         Cause::OriginNotAllowed,
+        Cause::CrossSiteRequest,
         Cause::BodyTooLarge,
         Cause::ClientBodyFailed,
         Cause::CredentialsUnavailable,
@@ -159,6 +162,7 @@ impl Cause {
             Cause::MethodNotAllowed => "method_not_allowed",
             Cause::HostNotAllowed => "host_not_allowed",
             Cause::OriginNotAllowed => "origin_not_allowed",
+            Cause::CrossSiteRequest => "cross_site_request",
             Cause::BodyTooLarge => "body_too_large",
             Cause::ClientBodyFailed => "client_body_failed",
             Cause::CredentialsUnavailable => "credentials_unavailable",
@@ -201,6 +205,7 @@ impl Cause {
             | Cause::MethodNotAllowed
             | Cause::HostNotAllowed
             | Cause::OriginNotAllowed
+            | Cause::CrossSiteRequest
             | Cause::BodyTooLarge
             | Cause::ClientBodyFailed
             | Cause::UnexpectedStatus => Severity::Warn,

@@ -39,6 +39,12 @@ pub fn diagnose(error: &ProxyError, facts: &ExchangeFacts<'_>) -> Diagnosis {
             "Backend services send no Origin header; if a page should call Rekaz through \
              the proxy, list its origin in guard.allowed_origins",
         ),
+        ProxyError::CrossSiteRequest => Diagnosis::new(
+            Cause::CrossSiteRequest,
+            "The proxy rejected a request a browser sent for a page of another site",
+            "Backend services send no Sec-Fetch-Site header; a web page that points an image, \
+             script or link at the proxy looks like this",
+        ),
         ProxyError::BodyTooLarge { limit } => Diagnosis::new(
             Cause::BodyTooLarge,
             format!("The request body is larger than the {limit}-byte limit"),

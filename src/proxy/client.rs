@@ -43,6 +43,16 @@ pub enum ClientError {
         proxy: String,
     },
 
+    /// A proxy variable is set to a value that is not a proxy URL.
+    #[error(
+        "cannot use the outbound proxy in {name}: its value is not a URL such as \
+         http://proxy.example:3128; correct it, or unset {name} to connect to Rekaz directly"
+    )]
+    ProxyVariable {
+        /// The variable's name, such as `HTTPS_PROXY`; its value may contain a password.
+        name: String,
+    },
+
     /// rustls rejected the TLS settings.
     #[error("cannot set up TLS: {0}")]
     Tls(String),

@@ -37,32 +37,31 @@ pub enum Route {
 }
 
 impl Route {
-    /// Picks the route to `upstream` from the proxy variables in `env`, as curl reads them:
-    /// `HTTPS_PROXY` for an https upstream, `HTTP_PROXY` for an http one (ignored when
-    /// `REQUEST_METHOD` is set, as in CGI), `ALL_PROXY` for both, and `NO_PROXY` exempting
-    /// hosts. Only `http://` proxies are supported.
+    /// Picks the route to `upstream` from the proxy variables in `env`: the one
+    /// [`proxy_variable`] chooses, unless `NO_PROXY` exempts the host. Only `http://` proxies
+    /// are supported, and a value that is not a URL is an error rather than ignored.
     pub fn from_env(
         upstream: &Uri,
         env: &EnvVars,
         tcp: HttpConnector,
     ) -> Result<Self, ClientError> {
-        let first = |names: [&str; 2]| {
-            names
-                .iter()
-                .find_map(|name| env.get(name))
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let mut builder = Matcher::builder()
-            .all(first(["ALL_PROXY", "all_proxy"]))
-            .https(first(["HTTPS_PROXY", "https_proxy"]))
-            .no(first(["NO_PROXY", "no_proxy"]));
-        if !env.contains("REQUEST_METHOD") {
-            builder = builder.http(first(["HTTP_PROXY", "http_proxy"]));
-        }
-        let Some(intercept) = builder.build().intercept(upstream) else {
+        let Some((name, value)) = proxy_variable(upstream, env) else {
             return Ok(Route::Direct(tcp));
         };
+        let no_proxy = first_set(env, ["NO_PROXY", "no_proxy"]).map_or("", |(_, value)| value);
+        let matcher = Matcher::builder().all(value).no(no_proxy).build();
+
+        let Some(intercept) = matcher.intercept(upstream) else {
+            // The matcher ignores a value it cannot parse, which would connect directly
+            // although a proxy was configured.
+            if names_unparsable_proxy(value) {
+                return Err(ClientError::ProxyVariable {
+                    name: name.to_owned(),
+                });
+            }
+            return Ok(Route::Direct(tcp));
+        };
+
         let proxy = intercept.uri();
         let address = format!(
             "{}:{}",
@@ -107,6 +106,37 @@ impl Service<Uri> for Route {
             }
         }
     }
+}
+
+/// Returns the name and value of the proxy variable that applies to `upstream`, each name in
+/// upper case before lower case: `HTTPS_PROXY` for an https upstream, `HTTP_PROXY` for an http
+/// one (ignored when `REQUEST_METHOD` is set, as in CGI), else `ALL_PROXY`.
+fn proxy_variable<'env>(upstream: &Uri, env: &'env EnvVars) -> Option<(&'static str, &'env str)> {
+    let specific = match upstream.scheme_str() {
+        Some("http") if env.contains("REQUEST_METHOD") => None,
+        Some("http") => first_set(env, ["HTTP_PROXY", "http_proxy"]),
+        _ => first_set(env, ["HTTPS_PROXY", "https_proxy"]),
+    };
+    specific.or_else(|| first_set(env, ["ALL_PROXY", "all_proxy"]))
+}
+
+/// Returns the name and value of the first of `names` that is set to a non-empty value.
+fn first_set<'env>(
+    env: &'env EnvVars,
+    names: [&'static str; 2],
+) -> Option<(&'static str, &'env str)> {
+    names
+        .into_iter()
+        .find_map(|name| env.get(name).map(|value| (name, value)))
+        .filter(|(_, value)| !value.is_empty())
+}
+
+/// Returns whether hyper-util's matcher rejects `value` as a proxy address, whatever the host.
+fn names_unparsable_proxy(value: &str) -> bool {
+    let matcher = Matcher::builder().all(value).build();
+    matcher
+        .intercept(&Uri::from_static("https://rekaz.invalid/"))
+        .is_none()
 }
 
 /// Adds the scheme's default port, which the tunnel's `CONNECT host:port` needs. Without it
@@ -238,6 +268,25 @@ mod tests {
             .to_string();
         assert!(error.contains("https://127.0.0.1:3129"), "{error}");
         assert!(!error.contains("pw"), "{error}");
+    }
+
+    #[test]
+    fn unparsable_proxy_is_rejected_by_name() {
+        let pairs = [("https_proxy", "http://user:pw@[::1")];
+        let error = route("https://api.example.test", &pairs)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("https_proxy"), "{error}");
+        assert!(!error.contains("pw"), "{error}");
+    }
+
+    #[test]
+    fn empty_proxy_connects_directly() {
+        let pairs = [("HTTPS_PROXY", ""), ("ALL_PROXY", "")];
+        assert!(matches!(
+            route("https://api.example.test", &pairs),
+            Ok(Route::Direct(_))
+        ));
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub enum ProxyError {
         origin: String,
     },
 
+    /// A browser sent the request, without `Origin`, for a page of another site, such as an
+    /// image that a web page points at the proxy.
+    #[error("requests that a browser sends for a page of another site (Sec-Fetch-Site: cross-site) are not allowed; call Rekaz through the proxy from a backend service")]
+    CrossSiteRequest,
+
     /// The request body is larger than `limits.max_request_body_bytes`.
     #[error("request body is larger than the {limit}-byte limit (limits.max_request_body_bytes)")]
     BodyTooLarge {
@@ -92,6 +97,7 @@ impl ProxyError {
             }
             ProxyError::HostNotAllowed { .. } => (StatusCode::FORBIDDEN, "host_not_allowed"),
             ProxyError::OriginNotAllowed { .. } => (StatusCode::FORBIDDEN, "origin_not_allowed"),
+            ProxyError::CrossSiteRequest => (StatusCode::FORBIDDEN, "cross_site_request"),
             ProxyError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ProxyError::ClientBody(_) => (StatusCode::BAD_REQUEST, "client_body_failed"),
             ProxyError::UpstreamUnreachable { .. } => {

@@ -1,5 +1,6 @@
 //! The forwarding handler: one client request in, one Rekaz request out, the response streamed back.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use http::request::Parts;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
+use super::body_end::BodySent;
 use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
 use super::exchange::{Exchange, ObservedBody};
@@ -70,11 +72,12 @@ async fn send(
         .can_renew()
         .then(|| ReplayCopy::of(&parts.method, &uri, &parts.headers, &body))
         .flatten();
-    let mut request = Request::new(body.into_upstream());
+    let (body, sent) = body.into_upstream();
+    let mut request = Request::new(body);
     *request.method_mut() = parts.method;
     *request.uri_mut() = uri;
     *request.headers_mut() = parts.headers;
-    let response = execute(state, request, exchange).await?;
+    let response = execute(state, request, sent, exchange).await?;
     if response.status() != StatusCode::UNAUTHORIZED || !state.auth.can_renew() {
         return Ok(response);
     }
@@ -100,22 +103,45 @@ fn reject_method(method: &Method) -> Result<(), ProxyError> {
     Ok(())
 }
 
-/// Sends `request` to Rekaz and waits for the response headers, within `upstream.timeout`.
+/// Sends `request` to Rekaz and waits for the response headers, within `upstream.timeout` of
+/// `sent` firing: the client's time to upload a streamed body does not count against Rekaz.
 pub(super) async fn execute(
     state: &ProxyState,
     request: Request<UpstreamBody>,
+    sent: BodySent,
     exchange: &mut Exchange,
 ) -> Result<Response<Incoming>, ProxyError> {
     let sent_at = Instant::now();
     exchange.note_sent();
-    let outcome = tokio::time::timeout(state.upstream.timeout, state.client.send(request)).await;
+    let response = state.client.send(request);
+    let outcome = within_timeout(state.upstream.timeout, response, sent).await;
     exchange.note_upstream_latency(sent_at.elapsed());
     match outcome {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(classify_send_error(&error, state)),
-        Err(_) => Err(ProxyError::UpstreamTimeout {
+        Some(Ok(response)) => Ok(response),
+        Some(Err(error)) => Err(classify_send_error(&error, state)),
+        None => Err(ProxyError::UpstreamTimeout {
             seconds: state.upstream.timeout.as_secs_f64(),
         }),
+    }
+}
+
+/// Waits for `response` until `timeout` has passed since `sent` fired; `None` when it has.
+async fn within_timeout<F: Future>(
+    timeout: Duration,
+    response: F,
+    sent: BodySent,
+) -> Option<F::Output> {
+    if sent.has_fired() {
+        return tokio::time::timeout(timeout, response).await.ok();
+    }
+    let expired = async {
+        sent.wait().await;
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        biased;
+        outcome = response => Some(outcome),
+        () = expired => None,
     }
 }
 

@@ -3,17 +3,20 @@
 //!
 //! A web page can point its own domain name at 127.0.0.1 (DNS rebinding) and then send
 //! requests that the browser labels with that domain in `Host`. Accepting only loopback names,
-//! IP literals and configured names in `Host`, and no browser `Origin` by default, keeps such a
-//! page from spending the Rekaz key.
+//! IP literals and configured names in `Host`, no browser `Origin` by default, and no request
+//! a browser labels `Sec-Fetch-Site: cross-site`, keeps such a page from spending the Rekaz key.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use http::header::{HOST, ORIGIN};
+use http::header::{HeaderName, HOST, ORIGIN};
 use http::request::Parts;
 
 use super::error::ProxyError;
 use crate::config::GuardSettings;
+
+/// The Fetch Metadata header that names how the page that caused a request relates to its target.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// The `Host` and `Origin` allow lists.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +48,8 @@ impl Guard {
             if !self.allowed_origins.contains(&origin) {
                 return Err(ProxyError::OriginNotAllowed { origin });
             }
+        } else if is_cross_site(parts) {
+            return Err(ProxyError::CrossSiteRequest);
         }
         Ok(())
     }
@@ -57,6 +62,16 @@ impl Guard {
             || host.ends_with(".localhost")
             || self.allowed_hosts.iter().any(|allowed| allowed == host)
     }
+}
+
+/// Returns whether a browser sent the request for a page of another site. Browsers send no
+/// `Origin` for an image, script or link that a page points at the proxy, but they label it
+/// with `Sec-Fetch-Site: cross-site`.
+fn is_cross_site(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(SEC_FETCH_SITE)
+        .is_some_and(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site"))
 }
 
 /// Returns the host a client addressed, lowercase and without port: from an absolute-form
@@ -179,6 +194,29 @@ mod tests {
                 Some("http://LOCALHOST:3000")
             ))
             .is_ok());
+    }
+
+    fn with_fetch_site(mut parts: Parts, site: &str) -> Parts {
+        let value = http::HeaderValue::from_str(site).unwrap();
+        parts.headers.insert(SEC_FETCH_SITE, value);
+        parts
+    }
+
+    #[test]
+    fn cross_site_page_is_rejected_without_origin() {
+        let guard = guard(&[], &["http://localhost:3000"]);
+        let page = with_fetch_site(parts(Some("127.0.0.1:8080"), None), "Cross-Site");
+        assert!(matches!(
+            guard.check(&page),
+            Err(ProxyError::CrossSiteRequest)
+        ));
+        for site in ["same-site", "same-origin", "none"] {
+            let parts = with_fetch_site(parts(Some("127.0.0.1:8080"), None), site);
+            assert!(guard.check(&parts).is_ok(), "{site} was rejected");
+        }
+        let listed = parts(Some("127.0.0.1:8080"), Some("http://localhost:3000"));
+        let listed = with_fetch_site(listed, "cross-site");
+        assert!(guard.check(&listed).is_ok(), "a listed origin was rejected");
     }
 
     #[test]

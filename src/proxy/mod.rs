@@ -1,5 +1,6 @@
 //! The forwarding proxy: header hygiene, target mapping, the upstream client and the handler.
 
+mod body_end;
 mod body_timeout;
 mod client;
 mod connector;

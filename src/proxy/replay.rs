@@ -10,6 +10,7 @@ use http::{header, HeaderMap, Method, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
+use super::body_end::BodySent;
 use super::error::ProxyError;
 use super::exchange::{loggable_correlation_id, Exchange};
 use super::forward::execute;
@@ -43,7 +44,7 @@ pub(super) async fn retry_rejected(
                 "Rekaz rejected the credentials; sending the request again with renewed ones"
             );
             drop(rejected);
-            execute(state, request, exchange).await
+            execute(state, request, BodySent::already(), exchange).await
         }
         (Renewal::Renewed(fresh), None) => {
             tracing::warn!(

@@ -10,6 +10,7 @@ use http_body::Body as _;
 use http_body_util::combinators::MapErr;
 use http_body_util::{BodyExt, Either, Full, Limited};
 
+use super::body_end::{signal_end, BodySent, EndSignal};
 use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
 
@@ -67,24 +68,30 @@ impl RequestBody {
         matches!(self, RequestBody::Streaming(_))
     }
 
-    /// Converts into the forwarding client's body type.
-    pub fn into_upstream(self) -> UpstreamBody {
+    /// Converts into the forwarding client's body type, with the signal that fires once the
+    /// body has been sent.
+    pub fn into_upstream(self) -> (UpstreamBody, BodySent) {
         match self {
-            RequestBody::Empty => UpstreamBody::Left(Full::new(Bytes::new())),
-            RequestBody::Held(bytes) => UpstreamBody::Left(Full::new(bytes)),
+            RequestBody::Empty => (
+                UpstreamBody::Left(Full::new(Bytes::new())),
+                BodySent::already(),
+            ),
+            RequestBody::Held(bytes) => (UpstreamBody::Left(Full::new(bytes)), BodySent::already()),
             // The Content-Length header, when sent, is kept, and hyper frames the body by it.
             // Errors are marked as the client's, so a failed send is not blamed on Rekaz.
             RequestBody::Streaming(body) => {
                 let mark: fn(axum::Error) -> ClientBodyError = ClientBodyError;
-                UpstreamBody::Right(body.map_err(mark))
+                let (body, sent) = signal_end(body.map_err(mark));
+                (UpstreamBody::Right(body), sent)
             }
         }
     }
 }
 
 /// A request body as the forwarding client sends it: whole bytes (none for an empty body), or
-/// the client's stream with its errors marked as the client's.
-pub type UpstreamBody = Either<Full<Bytes>, MapErr<Body, fn(axum::Error) -> ClientBodyError>>;
+/// the client's stream with its errors marked as the client's and its end signalled.
+pub type UpstreamBody =
+    Either<Full<Bytes>, EndSignal<MapErr<Body, fn(axum::Error) -> ClientBodyError>>>;
 
 /// A failure reading a streamed request body from the client, as it travels inside the
 /// upstream client's error.

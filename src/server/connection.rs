@@ -122,6 +122,13 @@ pub async fn serve_connection(
     let end = drive(connection, &activity, timeouts, draining).await;
     match end {
         ConnectionEnd::Closed(Ok(())) => {}
+        // hyper responds to such a request itself, with 400, 414 or 431, before any handler runs.
+        ConnectionEnd::Closed(Err(error)) if is_parse_error(&*error) => tracing::warn!(
+            %peer,
+            %error,
+            "rejected a request that could not be parsed, so no access line follows; a request \
+             target must have <, >, \", ` and bytes that are not UTF-8 percent-encoded"
+        ),
         ConnectionEnd::Closed(Err(error)) => {
             tracing::debug!(%peer, %error, "client connection ended with an error");
         }
@@ -140,6 +147,13 @@ pub async fn serve_connection(
             tracing::debug!(%peer, "closed a client connection with no request at shutdown");
         }
     }
+}
+
+/// Returns whether hyper ended the connection because a request could not be parsed.
+fn is_parse_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    error
+        .downcast_ref::<hyper::Error>()
+        .is_some_and(hyper::Error::is_parse)
 }
 
 /// The reason a connection stopped being served.
