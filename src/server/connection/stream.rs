@@ -67,6 +67,10 @@ impl AsyncRead for ClientStream {
             let length = this.read_ahead.len().min(buffer.remaining());
             buffer.put_slice(&this.read_ahead[..length]);
             this.read_ahead.advance(length);
+            if this.read_ahead.is_empty() {
+                // An empty slice would still keep the whole buffer it was cut from.
+                this.read_ahead = Bytes::new();
+            }
             Poll::Ready(Ok(()))
         };
         if buffer.filled().len() > before {
@@ -109,5 +113,34 @@ impl AsyncWrite for ClientStream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn read_ahead_buffer_freed_once_read() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
+        let address = listener.local_addr().expect("reading the address");
+        let _client = TcpStream::connect(address).await.expect("connecting");
+        let (socket, _) = listener.accept().await.expect("accepting");
+        let mut stream = ClientStream::new(socket, Arc::new(Activity::default()));
+        let read_ahead = Bytes::from(b"GET / HTTP/1.1\r\n".to_vec());
+        stream.unread(read_ahead.clone());
+
+        let mut buffer = [0; 64];
+        let read = stream.read(&mut buffer).await.expect("reading");
+
+        assert_eq!(&buffer[..read], &read_ahead[..]);
+        assert!(!stream.has_read_ahead());
+        assert!(
+            read_ahead.is_unique(),
+            "the stream still refers to the buffer"
+        );
     }
 }
