@@ -12,14 +12,12 @@ use std::pin::pin;
 use std::sync::Arc;
 
 use axum::Router;
-use hyper_util::rt::TokioExecutor;
-use hyper_util::server::conn::auto;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use self::accept::{Accepted, Acceptor};
-use self::connection::{serve_connection, ClientTimeouts, DrainSwitch};
+use self::connection::{serve_connection, ClientTimeouts, DrainSwitch, Protocols};
 
 use crate::auth::Authenticator;
 use crate::config::{ConfigError, Limits, Settings};
@@ -218,7 +216,7 @@ pub async fn serve(
         header: limits.client_header_timeout,
         idle: limits.client_idle_timeout,
     };
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    let protocols = Arc::new(Protocols::new());
     let (drain, draining) = DrainSwitch::new();
     let mut acceptor = Acceptor::new(listener, capacity);
     let mut connections = JoinSet::new();
@@ -230,12 +228,12 @@ pub async fn serve(
             accepted = acceptor.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let builder = Arc::clone(&builder);
+        let protocols = Arc::clone(&protocols);
         let router = router.clone();
         let draining = draining.clone();
         connections.spawn(async move {
             let Accepted { stream, peer, slot } = accepted;
-            serve_connection(&builder, stream, peer, router, timeouts, draining).await;
+            serve_connection(&protocols, stream, peer, router, timeouts, draining).await;
             drop(slot);
         });
         // Finished connections leave their entry until collected.
