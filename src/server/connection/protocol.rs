@@ -85,13 +85,15 @@ impl Served {
     }
 
     /// Drives the connection: detects the protocol, lets hyper serve it, parks an HTTP/1.1
-    /// connection when `activity` shows it is between requests, and resumes it when bytes
-    /// arrive. Resolves when the connection ends, with hyper's error if one ended it.
+    /// connection when `may_park` is set and `activity` shows it is between requests, and
+    /// resumes it when bytes arrive. Resolves when the connection ends, with hyper's error if
+    /// one ended it.
     pub fn poll(
         &mut self,
         context: &mut Context<'_>,
         protocols: &Protocols,
         activity: &Activity,
+        may_park: bool,
     ) -> Poll<Result<(), ConnectionError>> {
         loop {
             match self {
@@ -105,7 +107,7 @@ impl Served {
                     if let Poll::Ready(result) = Pin::new(&mut **connection).poll(context) {
                         return Poll::Ready(result.map_err(Into::into));
                     }
-                    if *closing || !activity.is_between_requests() {
+                    if !may_park || *closing || !activity.is_between_requests() {
                         return Poll::Pending;
                     }
                     self.park(context)?;

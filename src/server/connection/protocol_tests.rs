@@ -48,7 +48,7 @@ impl Fixture {
             client.write_all(request).await.expect("sending");
             read_response(client).await
         };
-        let connection = poll_fn(|context| served.poll(context, protocols, activity));
+        let connection = poll_fn(|context| served.poll(context, protocols, activity, true));
         tokio::select! {
             response = exchange => response,
             end = connection => panic!("the connection ended first: {end:?}"),
@@ -65,7 +65,7 @@ impl Fixture {
         } = self;
         let activity: &Activity = activity;
         client.write_all(bytes).await.expect("sending");
-        let connection = poll_fn(|context| served.poll(context, protocols, activity));
+        let connection = poll_fn(|context| served.poll(context, protocols, activity, true));
         let received = async {
             // Yields to the I/O driver until the connection has read the bytes.
             while !activity.is_request_started() {
@@ -86,7 +86,7 @@ impl Fixture {
             activity,
             ..
         } = self;
-        poll_fn(|context| served.poll(context, protocols, activity)).await
+        poll_fn(|context| served.poll(context, protocols, activity, true)).await
     }
 }
 
