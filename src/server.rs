@@ -27,7 +27,7 @@ use crate::credentials::{AuthMode, CredentialError, CredentialStore};
 use crate::diagnosis::{Diagnostics, SwapProbe};
 use crate::env::EnvVars;
 use crate::proxy::{
-    self, build_client, ClientError, ExtraRoots, Guard, ProxyState, UpstreamClient,
+    self, ClientError, ExtraRoots, Guard, OwnCallsClient, ProxyState, UpstreamClient,
 };
 
 /// A failure that stops the proxy from starting.
@@ -78,7 +78,7 @@ impl App {
     pub async fn build(settings: Settings, env: EnvVars) -> Result<App, StartError> {
         let roots = ExtraRoots::read(&settings.upstream)?;
         let forwarding = UpstreamClient::build(&settings.upstream, &roots, &env)?;
-        let client = build_client(&settings.upstream, &roots)?;
+        let client = OwnCallsClient::new(&settings.upstream, &roots);
         let credentials = Arc::new(CredentialStore::load(settings.credentials.clone(), env).await?);
         let endpoint = TokenEndpoint::new(
             client.clone(),

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::config::UpstreamSettings;
 use crate::credentials::ActiveCredentials;
-use crate::proxy::error_chain;
+use crate::proxy::{error_chain, OwnCallsClient};
 
 /// The path the probe reads: cheap, and readable by every API key.
 pub const PROBE_PATH: &str = "/api/public/branches";
@@ -25,7 +25,7 @@ const TENANT: &str = "__tenant";
 /// Everything needed to send the probe through the proxy's own HTTP client.
 #[derive(Debug, Clone)]
 pub struct SwapProbe {
-    client: reqwest::Client,
+    client: OwnCallsClient,
     url: Url,
     user_agent: HeaderValue,
     timeout: Duration,
@@ -33,7 +33,7 @@ pub struct SwapProbe {
 
 impl SwapProbe {
     /// Prepares probes to the configured upstream, sent through `client`.
-    pub fn new(client: reqwest::Client, upstream: &UpstreamSettings) -> Self {
+    pub fn new(client: OwnCallsClient, upstream: &UpstreamSettings) -> Self {
         let base = upstream.url.as_str().trim_end_matches('/');
         let url = Url::parse(&format!("{base}{PROBE_PATH}"))
             .expect("a valid base URL followed by a constant path is a valid URL");
@@ -58,6 +58,7 @@ impl SwapProbe {
         };
         let request = self
             .client
+            .get()?
             .get(self.url.clone())
             .header(header::AUTHORIZATION, authorization)
             .header(TENANT, credentials.tenant_header().clone())

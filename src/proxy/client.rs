@@ -1,7 +1,9 @@
 //! The pooled clients for calls to Rekaz: hyper-util's for forwarded requests, and reqwest's
 //! for the proxy's own calls (token endpoint, swap probe).
 
+use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -63,6 +65,7 @@ pub enum ClientError {
 }
 
 /// The extra roots of `upstream.ca_bundle`, read once for both clients.
+#[derive(Clone)]
 pub struct ExtraRoots {
     path: Option<std::path::PathBuf>,
     certificates: Vec<CertificateDer<'static>>,
@@ -103,6 +106,51 @@ pub fn build_client(
         builder = builder.add_root_certificate(Certificate::from_der(certificate)?);
     }
     Ok(builder.build()?)
+}
+
+/// reqwest's client for the proxy's own calls to Rekaz (token endpoint, swap probe), built on
+/// first use. A proxy in Basic mode whose credentials Rekaz accepts never needs it, and
+/// building it sets up a second TLS stack at start.
+#[derive(Clone)]
+pub struct OwnCallsClient(Arc<OwnCallsParts>);
+
+struct OwnCallsParts {
+    settings: UpstreamSettings,
+    roots: ExtraRoots,
+    client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl OwnCallsClient {
+    /// Keeps what the client is built from; `roots` comes from [`ExtraRoots::read`].
+    pub fn new(settings: &UpstreamSettings, roots: &ExtraRoots) -> Self {
+        OwnCallsClient(Arc::new(OwnCallsParts {
+            settings: settings.clone(),
+            roots: roots.clone(),
+            client: OnceLock::new(),
+        }))
+    }
+
+    /// Returns the client, building it on the first call. The error says what reqwest
+    /// rejected, and repeats on later calls.
+    pub fn get(&self) -> Result<&reqwest::Client, String> {
+        let parts = &*self.0;
+        parts
+            .client
+            .get_or_init(|| {
+                build_client(&parts.settings, &parts.roots).map_err(|error| error.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl fmt::Debug for OwnCallsClient {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("OwnCallsClient")
+            .field("built", &self.0.client.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The client that forwards requests: hyper-util's pooled client over rustls, HTTP/2 when

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::error::{GrantKind, TokenError};
 use crate::credentials::{PasswordLogin, Redactor};
-use crate::proxy::error_chain;
+use crate::proxy::{error_chain, OwnCallsClient};
 
 /// Access token lifetime assumed when the response has no `expires_in`: Rekaz's one hour.
 const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
@@ -77,7 +77,7 @@ struct ErrorResponse {
 /// Token endpoint URL and the fixed parts of every token request.
 #[derive(Debug, Clone)]
 pub struct TokenEndpoint {
-    client: reqwest::Client,
+    client: OwnCallsClient,
     url: Url,
     client_id: Option<String>,
     scope: String,
@@ -88,7 +88,7 @@ pub struct TokenEndpoint {
 impl TokenEndpoint {
     /// Describes the endpoint at `{upstream}/connect/token`. An empty `client_id` sends none.
     pub fn new(
-        client: reqwest::Client,
+        client: OwnCallsClient,
         upstream: &Url,
         client_id: Option<String>,
         scope: String,
@@ -125,8 +125,14 @@ impl TokenEndpoint {
     ) -> Result<IssuedToken, TokenError> {
         let kind = grant.kind();
         let redactor = grant.redactor(secrets);
-        let request = self
+        let client = self
             .client
+            .get()
+            .map_err(|reason| TokenError::Unreachable {
+                url: self.url.to_string(),
+                cause: reason,
+            })?;
+        let request = client
             .post(self.url.clone())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
