@@ -130,8 +130,8 @@ impl OwnCallsClient {
         }))
     }
 
-    /// Returns the client, building it on the first call. The error says what reqwest
-    /// rejected, and repeats on later calls.
+    /// Returns the client, building it on the first call. The error names what reqwest
+    /// rejected, and later calls return it again.
     pub fn get(&self) -> Result<&reqwest::Client, String> {
         let parts = &*self.0;
         parts
@@ -189,7 +189,7 @@ impl UpstreamClient {
         Ok(UpstreamClient { client, base })
     }
 
-    /// The upstream's scheme, host and base path.
+    /// Returns the upstream's scheme, host and base path.
     pub fn base(&self) -> &UpstreamBase {
         &self.base
     }

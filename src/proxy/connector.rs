@@ -1,4 +1,4 @@
-//! How the forwarding client connects to Rekaz: straight to its address, or through the
+//! The forwarding client's connections to Rekaz: straight to its address, or through the
 //! CONNECT tunnel of the HTTP proxy named by `HTTPS_PROXY` (or `HTTP_PROXY`, `ALL_PROXY`)
 //! unless `NO_PROXY` exempts the host. TLS follows for an `https` upstream, and the whole
 //! connection must be ready within `upstream.connect_timeout`.
@@ -108,9 +108,9 @@ impl Service<Uri> for Route {
     }
 }
 
-/// Returns the name and value of the proxy variable that applies to `upstream`, each name in
-/// upper case before lower case: `HTTPS_PROXY` for an https upstream, `HTTP_PROXY` for an http
-/// one (ignored when `REQUEST_METHOD` is set, as in CGI), else `ALL_PROXY`.
+/// Returns the name and value of the proxy variable that applies to `upstream`, the upper-case
+/// name before the lower-case one. That is `HTTPS_PROXY` for an https upstream, `HTTP_PROXY`
+/// for an http one (ignored when `REQUEST_METHOD` is set, as in CGI), else `ALL_PROXY`.
 fn proxy_variable<'env>(upstream: &Uri, env: &'env EnvVars) -> Option<(&'static str, &'env str)> {
     let specific = match upstream.scheme_str() {
         Some("http") if env.contains("REQUEST_METHOD") => None,

@@ -93,7 +93,7 @@ fn present(headers: &HeaderMap, names: &[HeaderName]) -> u32 {
     present
 }
 
-/// Removes the headers that a `Connection` header names, when bit 0 of `present` says there
+/// Removes the headers that a `Connection` header names, when bit 0 of `present` shows there
 /// is one.
 fn remove_named_in_connection(headers: &mut HeaderMap, present: u32) {
     if present & 1 == 0 {

@@ -67,7 +67,7 @@ pub(super) async fn retry_rejected(
     }
 }
 
-/// What it takes to send a request again: everything but a streamed body, which is gone once
+/// A copy of a request to send it again: everything but a streamed body, which is gone once
 /// sent.
 pub(super) struct ReplayCopy {
     method: Method,

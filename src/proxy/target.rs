@@ -36,7 +36,7 @@ impl UpstreamBase {
         }
     }
 
-    /// The base as a URI with the path `/`, for choosing a route to it.
+    /// Returns the base as a URI with the path `/`, for choosing a route to it.
     pub fn origin(&self) -> Uri {
         self.join(PathAndQuery::from_static("/"))
     }

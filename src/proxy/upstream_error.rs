@@ -17,8 +17,8 @@ pub fn classify_send_error(error: &legacy::Error, state: &ProxyState) -> ProxyEr
     if let Some(failure) = client_body_failure(error, state.max_request_body) {
         return failure;
     }
-    // The kind ("client error (Connect)") adds nothing a person can act on; the sources say
-    // what failed.
+    // The kind ("client error (Connect)") adds nothing a person can act on, so the message is
+    // built from the sources, which name what failed.
     let cause = error
         .source()
         .map_or_else(|| error.to_string(), error_chain);
