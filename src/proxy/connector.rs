@@ -36,6 +36,9 @@ pub enum Route {
     Tunnel(Tunnel<HttpConnector>),
 }
 
+/// The port of a proxy whose address names none, as curl assumes.
+const DEFAULT_PROXY_PORT: u16 = 1080;
+
 impl Route {
     /// Picks the route to `upstream` from the proxy variables in `env`: the one
     /// [`proxy_variable`] chooses, unless `NO_PROXY` exempts the host. Only `http://` proxies
@@ -63,18 +66,34 @@ impl Route {
         };
 
         let proxy = intercept.uri();
-        let address = format!(
-            "{}:{}",
-            proxy.host().unwrap_or_default(),
-            proxy.port_u16().unwrap_or(80)
-        );
+        // The URI parser accepts a port over 65535, and then reports no port at all.
+        let authority = proxy.authority().map_or("", |authority| authority.as_str());
+        let host = proxy.host().unwrap_or_default();
+        let port = match proxy.port_u16() {
+            Some(port) => port,
+            None if authority == host => DEFAULT_PROXY_PORT,
+            None => {
+                return Err(ClientError::ProxyVariable {
+                    name: name.to_owned(),
+                })
+            }
+        };
+        let address = format!("{host}:{port}");
         if proxy.scheme_str() != Some("http") {
             return Err(ClientError::Proxy {
                 proxy: format!("{}://{address}", proxy.scheme_str().unwrap_or_default()),
             });
         }
         tracing::info!(proxy = %address, "connections to Rekaz go through the proxy's tunnel");
-        let mut tunnel = Tunnel::new(proxy.clone(), tcp);
+        let proxy = Uri::builder()
+            .scheme("http")
+            .authority(address.as_str())
+            .path_and_query("/")
+            .build()
+            .map_err(|_| ClientError::ProxyVariable {
+                name: name.to_owned(),
+            })?;
+        let mut tunnel = Tunnel::new(proxy, tcp);
         if let Some(credentials) = intercept.basic_auth() {
             tunnel = tunnel.with_auth(credentials.clone());
         }
@@ -295,5 +314,26 @@ mod tests {
         assert_eq!(http.port_u16(), Some(80));
         let https = with_default_port("https://api.example.test".parse().unwrap());
         assert_eq!(https.port_u16(), Some(443));
+    }
+
+    #[test]
+    fn proxy_port_out_of_range_is_rejected() {
+        let pairs = [("HTTPS_PROXY", "http://127.0.0.1:99999")];
+        let error = route("https://api.example.test", &pairs)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HTTPS_PROXY"), "{error}");
+    }
+
+    #[test]
+    fn proxy_without_port_uses_1080() {
+        let pairs = [("HTTPS_PROXY", "http://127.0.0.1")];
+        let Ok(Route::Tunnel(tunnel)) = route("https://api.example.test", &pairs) else {
+            panic!("expected a tunnel");
+        };
+        assert!(
+            format!("{tunnel:?}").contains("127.0.0.1:1080"),
+            "{tunnel:?}"
+        );
     }
 }
