@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -9,8 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::{self, LogFormat, LogSettings};
-use crate::diagnosis::DEFAULT_REPEAT_WINDOW;
+use crate::diagnosis::{Cause, DEFAULT_REPEAT_WINDOW};
 use crate::env::EnvVars;
+use crate::proxy::ProxyState;
 use crate::sandbox::{Sandbox, SandboxConfig, PRICE_ID};
 use crate::server::{serve, App};
 
@@ -25,6 +28,9 @@ struct Step {
     expected: StatusCode,
     proxy: DemoProxy,
     headers: &'static [(&'static str, &'static str)],
+    /// A diagnosis the proxy makes in the background, waited for so that its line appears
+    /// under this step.
+    awaits: Option<Cause>,
 }
 
 /// The demo proxy that a step goes through. Each misconfigured proxy shows a diagnosis.
@@ -40,21 +46,27 @@ enum DemoProxy {
     PythonAgent,
 }
 
-/// The addresses of the demo's proxies.
+/// A demo proxy serving in this process.
+struct StartedProxy {
+    address: SocketAddr,
+    state: Arc<ProxyState>,
+}
+
+/// The demo's proxies.
 struct DemoProxies {
-    correct: SocketAddr,
-    wrong_secret: SocketAddr,
-    swapped: SocketAddr,
-    python_agent: SocketAddr,
+    correct: StartedProxy,
+    wrong_secret: StartedProxy,
+    swapped: StartedProxy,
+    python_agent: StartedProxy,
 }
 
 impl DemoProxies {
-    fn address(&self, proxy: DemoProxy) -> SocketAddr {
+    fn get(&self, proxy: DemoProxy) -> &StartedProxy {
         match proxy {
-            DemoProxy::Correct => self.correct,
-            DemoProxy::WrongSecret => self.wrong_secret,
-            DemoProxy::Swapped => self.swapped,
-            DemoProxy::PythonAgent => self.python_agent,
+            DemoProxy::Correct => &self.correct,
+            DemoProxy::WrongSecret => &self.wrong_secret,
+            DemoProxy::Swapped => &self.swapped,
+            DemoProxy::PythonAgent => &self.python_agent,
         }
     }
 }
@@ -102,7 +114,14 @@ async fn run_demo() -> Result<bool, Box<dyn std::error::Error>> {
         python_agent,
     };
     println!("sandbox (fake Rekaz) at {sandbox_url}");
-    println!("proxy at http://{correct}; misconfigured proxies: a wrong secret at http://{wrong_secret}, key and secret swapped at http://{swapped}, a Python User-Agent at http://{python_agent}");
+    println!(
+        "proxy at http://{}; misconfigured proxies: a wrong secret at http://{}, key and \
+         secret swapped at http://{}, a Python User-Agent at http://{}",
+        proxies.correct.address,
+        proxies.wrong_secret.address,
+        proxies.swapped.address,
+        proxies.python_agent.address
+    );
     println!("each failed call is followed by a rekaz_proxy::diagnosis line naming the cause\n");
 
     let client = reqwest::Client::builder()
@@ -111,9 +130,12 @@ async fn run_demo() -> Result<bool, Box<dyn std::error::Error>> {
     let mut context = DemoContext::default();
     let mut failures = 0;
     for step in steps() {
-        let base = proxies.address(step.proxy);
-        if !run_step(&client, base, &step, &mut context).await? {
+        let proxy = proxies.get(step.proxy);
+        if !run_step(&client, proxy.address, &step, &mut context).await? {
             failures += 1;
+        }
+        if let Some(cause) = step.awaits {
+            wait_for_diagnosis(&proxy.state, cause).await;
         }
     }
 
@@ -169,6 +191,7 @@ fn steps() -> Vec<Step> {
         },
         Step {
             proxy: DemoProxy::Swapped,
+            awaits: Some(Cause::KeyAndSecretSwapped),
             ..step(
                 "Same call with key and secret swapped (a probe finds out)",
                 Method::GET,
@@ -244,6 +267,15 @@ fn step(
         expected,
         proxy: DemoProxy::Correct,
         headers: &[],
+        awaits: None,
+    }
+}
+
+/// Waits up to five seconds for `state` to count a diagnosis of `cause`.
+async fn wait_for_diagnosis(state: &ProxyState, cause: Cause) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while state.diagnostics().count(cause) == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -363,7 +395,7 @@ async fn start_proxy(
     key: &str,
     secret: &str,
     user_agent: Option<&str>,
-) -> Result<(SocketAddr, Running), Box<dyn std::error::Error>> {
+) -> Result<(StartedProxy, Running), Box<dyn std::error::Error>> {
     let env: EnvVars = [
         ("REKAZ_API_KEY", key),
         ("REKAZ_API_SECRET", secret),
@@ -389,5 +421,6 @@ async fn start_proxy(
     };
     let limits = app.settings.limits.clone();
     tokio::spawn(serve(listener, app.router(), shutdown, limits));
-    Ok((address, Running(Some(stop))))
+    let state = Arc::clone(&app.state);
+    Ok((StartedProxy { address, state }, Running(Some(stop))))
 }
