@@ -196,7 +196,8 @@ impl App {
 /// for at most `limits.shutdown_grace` before returning.
 ///
 /// Connections are HTTP/1.1 or cleartext HTTP/2. At most `limits.max_connections` are served at
-/// once, fewer when the open-file limit is lower (see [`descriptors::connection_capacity`]).
+/// once; `run` first lowers it to what the open-file limit holds (see
+/// [`descriptors::connection_capacity`]).
 /// A connection closes when its request headers take longer than
 /// `limits.client_header_timeout` or it idles between requests longer than
 /// `limits.client_idle_timeout`. At shutdown, connections without a request in progress close
@@ -211,7 +212,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: Limits,
 ) {
-    let capacity = descriptors::connection_capacity(limits.max_connections);
+    let capacity = limits.max_connections;
     let timeouts = ClientTimeouts {
         header: limits.client_header_timeout,
         idle: limits.client_idle_timeout,

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::cli::GlobalOptions;
 use crate::env::EnvVars;
-use crate::server::descriptors::raise_open_file_limit;
+use crate::server::descriptors::{connection_capacity, raise_open_file_limit};
 use crate::server::{serve, shutdown_signal, App, StartError};
 
 /// Serves the proxy; exits 0 after a clean shutdown, 1 when it cannot start.
@@ -34,6 +34,10 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
     // Started before the ready line, so a SIGHUP sent once it is printed is handled.
     let _background = app.start_background();
     let admin_server = admin.map(|admin| spawn_admin(&app, admin));
+    // Sized before the ready line, so lowering the open-file limit after that line affects
+    // only accepting, not how many connections are served.
+    let mut limits = app.settings.limits.clone();
+    limits.max_connections = connection_capacity(limits.max_connections);
     app.log_start(address, admin_address);
     warn_beyond_loopback(address);
 
@@ -44,7 +48,6 @@ pub async fn run(global: &GlobalOptions, env: EnvVars) -> ExitCode {
         shutdown_signal().await;
         state.begin_shutdown();
     };
-    let limits = app.settings.limits.clone();
     serve(listener, app.router(), shutdown, limits).await;
     if let Some(admin_server) = admin_server {
         admin_server.abort();
