@@ -703,6 +703,43 @@ fn connect_timeout_gets_502_naming_setting() {
     assert!(message.contains("upstream.connect_timeout"), "{message}");
 }
 
+/// Sends one GET for `/api/public/branches` on `stream` and reads the response, whose body
+/// the recording upstream ends with `}`.
+fn get_on(stream: &mut TcpStream) -> Vec<u8> {
+    stream
+        .write_all(b"GET /api/public/branches HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("sending a request");
+    let mut response = Vec::new();
+    read_until_contains(stream, &mut response, b"\r\n\r\n");
+    read_until_contains(stream, &mut response, b"}");
+    response
+}
+
+#[test]
+fn parked_connection_serves_next_request() {
+    let upstream = RecordingUpstream::ok();
+    let proxy = ProxyProcess::builder(&upstream.url())
+        .env("REKAZ_PROXY__LOG__LEVEL", "rekaz_proxy=debug")
+        .start();
+    let mut stream = TcpStream::connect(proxy.address()).expect("connecting");
+
+    let first = get_on(&mut stream);
+    proxy.wait_for_message("parked an idle client connection", PROCESS_TIMEOUT);
+    let second = get_on(&mut stream);
+
+    assert!(
+        first.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        first.escape_ascii()
+    );
+    assert!(
+        second.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        second.escape_ascii()
+    );
+    assert_eq!(upstream.wait_requests(2, PROCESS_TIMEOUT).len(), 2);
+}
+
 #[test]
 fn upstream_closing_early_gets_502() {
     let upstream = RecordingUpstream::replying(Reply::close_without_answer());

@@ -218,6 +218,7 @@ impl Served {
             stream,
             service: parts.service,
         };
+        tracing::debug!("parked an idle client connection");
         Ok(())
     }
 
