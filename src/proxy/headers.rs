@@ -35,10 +35,10 @@ pub struct StrippedClientCredentials {
 /// from the upstream URL), `User-Agent` (replaced by the configured one), and the client's own
 /// `Authorization`, `Proxy-Authorization` and `__tenant`.
 pub fn prepare_request_headers(headers: &mut HeaderMap) -> StrippedClientCredentials {
-    let present = present(headers, &REQUEST_REMOVED);
-    remove_named_in_connection(headers, present);
+    remove_hop_by_hop(headers);
+    let present = present(headers, &CLIENT_ONLY);
     let mut stripped = StrippedClientCredentials::default();
-    for (index, name) in REQUEST_REMOVED.iter().enumerate() {
+    for (index, name) in CLIENT_ONLY.iter().enumerate() {
         if present & (1 << index) == 0 {
             continue;
         }
@@ -54,32 +54,35 @@ pub fn prepare_request_headers(headers: &mut HeaderMap) -> StrippedClientCredent
 
 /// Prepares Rekaz's response headers for the client: removes hop-by-hop headers.
 pub fn prepare_response_headers(headers: &mut HeaderMap) {
-    let present = present(headers, &HOP_BY_HOP);
-    remove_named_in_connection(headers, present);
-    for (index, name) in HOP_BY_HOP.iter().enumerate() {
-        if present & (1 << index) != 0 {
-            headers.remove(name);
-        }
-    }
+    remove_hop_by_hop(headers);
 }
 
-/// Headers removed from a client's request: the hop-by-hop ones first, so a `Connection`
-/// header is at index 0 in both lists, then the ones the proxy replaces.
-const REQUEST_REMOVED: [HeaderName; 13] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
+/// Headers of a client's request that never reach Rekaz besides the hop-by-hop ones: those the
+/// proxy sets itself and the client's credentials.
+const CLIENT_ONLY: [HeaderName; 5] = [
     header::HOST,
     header::USER_AGENT,
     header::PROXY_AUTHORIZATION,
     header::AUTHORIZATION,
     TENANT,
 ];
+
+/// Removes the hop-by-hop headers and the headers a `Connection` header names.
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let present = present(headers, &HOP_BY_HOP);
+    if present == 0 {
+        return;
+    }
+    // `Connection` is the first of `HOP_BY_HOP`.
+    if present & 1 != 0 {
+        remove_named_in_connection(headers);
+    }
+    for (index, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << index) != 0 {
+            headers.remove(name);
+        }
+    }
+}
 
 /// Marks which of `names` occur in `headers`, one bit per index. A request carries a handful
 /// of headers, so one pass over them is cheaper than a lookup for each name.
@@ -93,12 +96,8 @@ fn present(headers: &HeaderMap, names: &[HeaderName]) -> u32 {
     present
 }
 
-/// Removes the headers that a `Connection` header names, when bit 0 of `present` shows there
-/// is one.
-fn remove_named_in_connection(headers: &mut HeaderMap, present: u32) {
-    if present & 1 == 0 {
-        return;
-    }
+/// Removes the headers that the `Connection` headers name.
+fn remove_named_in_connection(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
