@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use super::body_end::{signal_end, BodySent, EndSignal};
 use super::body_timeout::{BodySender, IdleTimeout};
 use super::error::ProxyError;
+use super::upstream_error::find_source;
 
 /// Bodies up to this size are read whole before forwarding.
 pub const HELD_BODY_MAX_BYTES: u64 = 64 * 1024;
@@ -116,14 +117,8 @@ pub(crate) fn client_body_failure(
     error: &(dyn std::error::Error + 'static),
     limit: usize,
 ) -> Option<ProxyError> {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if let Some(ClientBodyError(cause)) = error.downcast_ref::<ClientBodyError>() {
-            return Some(body_error(cause, limit));
-        }
-        current = error.source();
-    }
-    None
+    let ClientBodyError(cause) = find_source::<ClientBodyError>(error)?;
+    Some(body_error(cause, limit))
 }
 
 /// Maps a failure reading the client's body: over the limit, stalled, or the client went away.
@@ -136,12 +131,5 @@ pub(crate) fn body_error(error: &(dyn std::error::Error + 'static), limit: usize
 
 /// Walks the error's sources looking for the body-limit layer's error.
 pub(crate) fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        current = error.source();
-    }
-    false
+    find_source::<http_body_util::LengthLimitError>(error).is_some()
 }

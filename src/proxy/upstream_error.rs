@@ -23,7 +23,7 @@ pub fn classify_send_error(error: &legacy::Error, state: &ProxyState) -> ProxyEr
         .source()
         .map_or_else(|| error.to_string(), error_chain);
     if error.is_connect() {
-        let cause = match find::<ConnectTimeout>(error) {
+        let cause = match find_source::<ConnectTimeout>(error) {
             Some(timeout) => timeout.to_string(),
             None => cause,
         };
@@ -36,7 +36,9 @@ pub fn classify_send_error(error: &legacy::Error, state: &ProxyState) -> ProxyEr
 }
 
 /// Finds an error of type `E` among `error` and its sources.
-fn find<'a, E: Error + 'static>(error: &'a (dyn Error + 'static)) -> Option<&'a E> {
+pub(crate) fn find_source<'a, E: Error + 'static>(
+    error: &'a (dyn Error + 'static),
+) -> Option<&'a E> {
     let mut current = Some(error);
     while let Some(error) = current {
         if let Some(found) = error.downcast_ref::<E>() {
