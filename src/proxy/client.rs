@@ -92,7 +92,7 @@ impl ExtraRoots {
 /// Builds reqwest's client for the proxy's own calls: rustls with the built-in Mozilla roots
 /// plus `roots`, no redirects followed, no automatic decompression, keep-alive pooling, and
 /// `HTTPS_PROXY`/`NO_PROXY` from the environment.
-pub fn build_client(
+fn build_client(
     settings: &UpstreamSettings,
     roots: &ExtraRoots,
 ) -> Result<reqwest::Client, ClientError> {

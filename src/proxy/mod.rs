@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 
-pub use client::{build_client, ClientError, ExtraRoots, OwnCallsClient, UpstreamClient};
+pub use client::{ClientError, ExtraRoots, OwnCallsClient, UpstreamClient};
 pub use error::ProxyError;
 pub use guard::Guard;
 pub use headers::{prepare_request_headers, prepare_response_headers, StrippedClientCredentials};
