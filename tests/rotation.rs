@@ -251,10 +251,7 @@ fn failing_source_keeps_last_good_values() {
 
     let ready = readiness(&proxy);
     assert_eq!(ready.status, 503);
-    let reason = ready.json()["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let reason = readiness_reason(&ready);
     assert!(reason.contains("api-secret is empty"), "{reason}");
     assert_eq!(
         get_branches(&proxy),
@@ -420,10 +417,7 @@ fn invalid_tenant_file_reload_hides_value() {
     assert!(message.contains("expected a GUID"), "{message}");
     assert!(!message.contains(API_SECRET), "the error shows the value");
     assert_eq!(ready.status, 503);
-    let reason = ready.json()["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let reason = readiness_reason(&ready);
     assert!(reason.contains("expected a GUID"), "{reason}");
     assert!(!reason.contains(API_SECRET), "/readyz shows the value");
 }

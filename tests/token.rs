@@ -290,10 +290,7 @@ fn readiness_waits_for_first_token() {
     let ready = readiness(&proxy);
 
     assert_eq!(ready.status, 503);
-    let reason = ready.json()["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let reason = readiness_reason(&ready);
     assert!(reason.contains("answered 503"), "{reason}");
 }
 

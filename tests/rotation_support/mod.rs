@@ -101,6 +101,14 @@ pub fn readiness(proxy: &ProxyProcess) -> HttpResponse {
     curl(&[&format!("{}/readyz", admin_url(proxy))])
 }
 
+/// Returns the `reason` of a `/readyz` response, or an empty string when it has none.
+pub fn readiness_reason(response: &HttpResponse) -> String {
+    response.json()["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Makes the sandbox at `sandbox_url` accept only `key` and `secret` from now on.
 pub fn regenerate_key(sandbox_url: &str, key: &str, secret: &str) {
     let body = format!(r#"{{"apiKey":"{key}","apiSecret":"{secret}"}}"#);
