@@ -196,7 +196,7 @@ impl App {
 /// for at most `limits.shutdown_grace` before returning.
 ///
 /// Connections are HTTP/1.1 or cleartext HTTP/2. At most `limits.max_connections` are served at
-/// once; `run` first lowers it to what the open-file limit holds (see
+/// once; `run` first lowers it to what the open-file limit allows (see
 /// [`descriptors::connection_capacity`]).
 /// A connection closes when its request headers take longer than
 /// `limits.client_header_timeout` or it idles between requests longer than

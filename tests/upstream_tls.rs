@@ -286,7 +286,7 @@ struct SeenRequest {
 }
 
 /// Starts an HTTPS upstream on a thread of its own that offers only HTTP/2 by ALPN and
-/// reports each request it answers. Returns its port.
+/// reports each request it serves. Returns its port.
 fn start_http2_upstream(certificate: &Certificate) -> (u16, mpsc::Receiver<SeenRequest>) {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};

@@ -81,7 +81,7 @@ fn requested_host(parts: &Parts) -> Option<Cow<'_, str>> {
         return Some(lowercase(authority.host()));
     }
     let value = parts.headers.get(HOST)?;
-    // A plain `host[:port]` needs no parsing; anything else goes through the URI parser.
+    // A plain `host[:port]` needs no parsing, so only other values go through the URI parser.
     if let Some(host) = value.to_str().ok().and_then(plain_host) {
         return Some(lowercase(host));
     }

@@ -87,7 +87,7 @@ impl Activity {
     /// hyper 1.13 has no public test for this, so these are the signs seen from outside it.
     /// hyper itself hands back only an idle connection (see `Served::park`), so the signs
     /// mostly keep it from being asked in vain. The flush check is needed, though, because
-    /// hyper can count a connection idle while its write buffer still holds part of the
+    /// hyper can count a connection idle while its write buffer still contains part of the
     /// response. The signs err on the side of "busy": a body whose end another task saw after
     /// this check keeps the connection's state until its next request.
     pub fn is_between_requests(&self) -> bool {

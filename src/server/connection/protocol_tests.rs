@@ -103,7 +103,7 @@ fn router() -> Router {
 }
 
 /// Responds at once and reads the request body to its end in another task, as a forwarded
-/// upload does when Rekaz answers before the upload ends.
+/// upload does when Rekaz responds before the upload ends.
 async fn respond_before_body_end(body: Body) -> &'static str {
     tokio::spawn(async move {
         let _ = axum::body::to_bytes(body, usize::MAX).await;
